@@ -1,0 +1,20 @@
+"""Storage engines and their registry. Importing this package registers them."""
+
+from pytuck.engines import memory as _memory  # noqa: F401  (registers "memory")
+from pytuck.engines.base import (
+    Capabilities,
+    Engine,
+    EngineTransaction,
+    available_engines,
+    engine_class,
+    register_engine,
+)
+
+__all__ = [
+    "Capabilities",
+    "Engine",
+    "EngineTransaction",
+    "available_engines",
+    "engine_class",
+    "register_engine",
+]

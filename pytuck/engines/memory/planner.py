@@ -1,0 +1,144 @@
+"""The query planner of the memory engine: which rows to look at.
+
+Given a WHERE tree and a table, :func:`candidate_keys` returns the primary
+keys of a superset of the matching committed rows, using the primary key,
+hash indexes (equality, ``in_``) and sorted indexes (ranges, ``between``),
+intersecting for AND and uniting for OR; or None when only a full scan can
+answer. The executor still evaluates the whole condition on every candidate,
+so the planner may over-approximate but never drop a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from pytuck.engines.memory.indexes import HashIndex, SortedIndex
+from pytuck.query.expressions import (
+    Between,
+    BoolOp,
+    ColumnRef,
+    Comparison,
+    Expression,
+    InList,
+    IsNull,
+    Literal,
+)
+
+__all__ = ["candidate_keys", "IndexedTable"]
+
+_FLIPPED = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
+
+
+class IndexedTable(Protocol):
+    """What the planner needs of a table store."""
+
+    @property
+    def primary_key(self) -> str: ...
+
+    @property
+    def rows(self) -> Mapping[Any, Any]: ...
+
+    @property
+    def indexes(self) -> Mapping[str, HashIndex | SortedIndex]: ...
+
+
+def _column_and_constant(expr: Comparison) -> tuple[str, str, Any] | None:
+    left, right, op = expr.left, expr.right, expr.op
+    if isinstance(right, ColumnRef) and isinstance(left, Literal):
+        left, right, op = right, left, _FLIPPED[op]
+    if isinstance(left, ColumnRef) and isinstance(right, Literal) and right.value is not None:
+        return left.name, op, right.value
+    return None
+
+
+def _lookup(table: IndexedTable, column: str, value: Any) -> set[Any] | None:
+    if column == table.primary_key:
+        try:
+            return {value} if value in table.rows else set()
+        except TypeError:
+            return None
+    index = table.indexes.get(column)
+    if index is None:
+        return None
+    try:
+        return set(index.equal(value))
+    except TypeError:  # an unhashable literal cannot be in a hash index
+        return None
+
+
+def _plan(expr: Expression, table: IndexedTable) -> set[Any] | None:
+    if isinstance(expr, Comparison):
+        found = _column_and_constant(expr)
+        if found is None:
+            return None
+        column, op, value = found
+        if op == "eq":
+            return _lookup(table, column, value)
+        index = table.indexes.get(column)
+        if not isinstance(index, SortedIndex) or op == "ne":
+            return None
+        if op in ("gt", "ge"):
+            return set(index.range(low=value, low_inclusive=op == "ge"))
+        return set(index.range(high=value, high_inclusive=op == "le"))
+    if isinstance(expr, Between):
+        operand = expr.operand
+        if (
+            isinstance(operand, ColumnRef)
+            and isinstance(expr.low, Literal)
+            and isinstance(expr.high, Literal)
+            and expr.low.value is not None
+            and expr.high.value is not None
+        ):
+            index = table.indexes.get(operand.name)
+            if isinstance(index, SortedIndex):
+                return set(index.range(low=expr.low.value, high=expr.high.value))
+        return None
+    if isinstance(expr, InList):
+        if expr.negate or not isinstance(expr.operand, ColumnRef):
+            return None
+        if not all(isinstance(v, Literal) for v in expr.values):
+            return None
+        keys: set[Any] = set()
+        for value in expr.values:
+            assert isinstance(value, Literal)
+            if value.value is None:
+                continue
+            found_keys = _lookup(table, expr.operand.name, value.value)
+            if found_keys is None:
+                return None
+            keys |= found_keys
+        return keys
+    if isinstance(expr, IsNull):
+        if expr.negate or not isinstance(expr.operand, ColumnRef):
+            return None
+        index = table.indexes.get(expr.operand.name)
+        if index is None:
+            return None
+        return set(index.nulls)
+    if isinstance(expr, BoolOp):
+        if expr.op == "and":
+            best: set[Any] | None = None
+            for clause in expr.clauses:
+                keys_for_clause = _plan(clause, table)
+                if keys_for_clause is None:
+                    continue
+                best = keys_for_clause if best is None else best & keys_for_clause
+                if not best:
+                    return best
+            return best
+        union: set[Any] = set()
+        for clause in expr.clauses:
+            keys_for_clause = _plan(clause, table)
+            if keys_for_clause is None:
+                return None
+            union |= keys_for_clause
+        return union
+    return None
+
+
+def candidate_keys(where: Expression | None, table: IndexedTable) -> set[Any] | None:
+    """Keys of committed rows that may match ``where``, or None for a full scan."""
+    if where is None:
+        return None
+    return _plan(where, table)

@@ -1,0 +1,1 @@
+"""The model layer: columns, declarative models, relationships, instance state."""

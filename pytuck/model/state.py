@@ -1,0 +1,45 @@
+"""Per-instance bookkeeping the session needs: which session, which key, what changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["InstanceState", "TRANSIENT", "PENDING", "PERSISTENT", "DELETED", "DETACHED", "STATE_ATTR"]
+
+#: Not in any session, never stored.
+TRANSIENT = "transient"
+#: Added to a session, not flushed yet.
+PENDING = "pending"
+#: Stored, and in a session's identity map.
+PERSISTENT = "persistent"
+#: Marked for deletion (or deleted by a flush not yet committed).
+DELETED = "deleted"
+#: Was stored, but its session is closed or it was expunged.
+DETACHED = "detached"
+
+#: Name of the instance attribute that holds the state.
+STATE_ATTR = "_pytuck_state"
+
+
+class InstanceState:
+    """What the session knows of one model instance.
+
+    Attributes:
+        session: the session the instance belongs to, or None.
+        key: the primary key value once stored.
+        status: one of the status constants of this module.
+        modified: attribute names assigned since the last flush.
+        documents: copies of JSON document values as last stored, to notice
+            in-place changes (``user.tags.append("x")``).
+        expired: column values were dropped and reload on next access.
+    """
+
+    __slots__ = ("session", "key", "status", "modified", "documents", "expired")
+
+    def __init__(self, status: str = TRANSIENT) -> None:
+        self.session: Any = None
+        self.key: Any = None
+        self.status = status
+        self.modified: set[str] = set()
+        self.documents: dict[str, Any] | None = None
+        self.expired = False

@@ -1,0 +1,1 @@
+"""The query layer: expression tree, statements, functions, results and the Query façade."""

@@ -1,0 +1,861 @@
+"""``Session``: identity map, unit of work and transactions over one storage.
+
+A session keeps one engine transaction open from its first use until
+``commit()`` or ``rollback()``. Instances added or changed are written at
+flush (before every query, when autoflush is on, and at commit). Rollback
+undoes everything since the transaction began, flushed rows and executed
+``update``/``delete`` statements included, and puts instances back in step:
+rows inserted in the transaction become transient again, rows deleted in it
+come back, and every other instance is expired so it reloads on next access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar, overload
+
+from pytuck import events
+from pytuck.engines.base import EngineTransaction
+from pytuck.errors import (
+    DetachedInstanceError,
+    QueryError,
+    RecordNotFoundError,
+    TransactionError,
+    ValidationError,
+)
+from pytuck.model.base import Model, model_key
+from pytuck.model.state import (
+    DELETED,
+    DETACHED,
+    PENDING,
+    PERSISTENT,
+    STATE_ATTR,
+    TRANSIENT,
+    InstanceState,
+)
+from pytuck.query.expressions import ColumnRef, Expression, FunctionCall, Label
+from pytuck.query.query import Query
+from pytuck.query.result import CursorResult, Result, Row, row_class
+from pytuck.query.statements import Delete, Entity, Insert, Select, Update, select
+from pytuck.storage import Storage
+
+__all__ = ["Session"]
+
+M = TypeVar("M", bound=Model)
+T = TypeVar("T")
+
+
+def _state(instance: Any) -> InstanceState:
+    try:
+        state: InstanceState = instance.__dict__[STATE_ATTR]
+    except (AttributeError, KeyError):
+        raise QueryError(f"{instance!r} is not an instance of a pytuck model") from None
+    return state
+
+
+class _Savepoint:
+    """Session bookkeeping at a savepoint, to undo it alongside the engine."""
+
+    __slots__ = ("token", "inserted", "removed")
+
+    def __init__(self, token: Any, inserted: int, removed: int) -> None:
+        self.token = token
+        self.inserted = inserted
+        self.removed = removed
+
+
+class Session:
+    """A unit of work on a :class:`~pytuck.Storage`. Use one session per thread.
+
+    Args:
+        storage: the database.
+        autoflush: flush pending changes before each query (default True).
+        autocommit: commit after every ``add``/``delete`` (Pytuck 1.x option).
+
+    ``with Session(db) as s:`` commits when the block ends normally, rolls
+    back when it raises (as Pytuck 1.x does), and closes the session.
+
+    Example::
+
+        with Session(db) as session:
+            session.add(User(name="Ann"))
+            session.commit()
+            session.query(User).filter(User.name == "Ann").one()
+    """
+
+    def __init__(self, storage: Storage, autoflush: bool = True, autocommit: bool = False) -> None:
+        self.storage = storage
+        self.engine = storage.engine
+        self.autoflush = autoflush
+        self.autocommit = autocommit
+        self._tx: EngineTransaction | None = None
+        self._identity: dict[type, dict[Any, Any]] = {}
+        self._new: dict[int, Any] = {}
+        self._dirty: dict[int, Any] = {}
+        self._deleted: dict[int, Any] = {}
+        self._inserted: list[tuple[Any, bool]] = []  # flushed inserts of this transaction
+        self._removed: list[Any] = []  # flushed deletes of this transaction
+        self._savepoints: list[_Savepoint] = []
+        self._flushing = False
+        self._closed = False
+
+    # --- transaction plumbing --------------------------------------------------
+    def _transaction(self) -> EngineTransaction:
+        if self._closed:
+            raise TransactionError("this session is closed; open a new Session")
+        if self._tx is None:
+            self._tx = self.engine.begin()
+        return self._tx
+
+    @property
+    def in_transaction(self) -> bool:
+        """True while an engine transaction is open."""
+        return self._tx is not None
+
+    def _check_writable(self) -> None:
+        if self.storage.read_only:
+            self.storage._check_writable()
+
+    # --- adding and removing ---------------------------------------------------
+    def add(self, instance: Any) -> None:
+        """Put an instance in the session: new ones are inserted at the next flush.
+
+        A detached instance (from a closed session) is attached again; its
+        changed attributes are written at the next flush.
+
+        Raises:
+            TransactionError: the instance belongs to another open session.
+        """
+        self._check_writable()
+        state = _state(instance)
+        if state.session is self:
+            if state.status == DELETED and id(instance) in self._deleted:
+                del self._deleted[id(instance)]
+                state.status = PERSISTENT
+            return
+        if state.session is not None:
+            raise TransactionError(
+                f"{instance!r} belongs to another session; expunge it there first or use merge()"
+            )
+        if state.status in (PERSISTENT, DETACHED) and state.key is not None:
+            existing = self._identity.get(type(instance), {}).get(state.key)
+            if existing is not None and existing is not instance:
+                raise TransactionError(
+                    f"another {type(instance).__name__} with key {state.key!r} is already in "
+                    "this session; use merge()"
+                )
+            self._identity.setdefault(type(instance), {})[state.key] = instance
+            state.session = self
+            state.status = PERSISTENT
+            if state.modified:
+                self._dirty[id(instance)] = instance
+        else:
+            state.session = self
+            state.status = PENDING
+            self._new[id(instance)] = instance
+        if self.autocommit:
+            self.commit()
+
+    def add_all(self, instances: Iterable[Any]) -> None:
+        """:meth:`add` each instance."""
+        for instance in instances:
+            self.add(instance)
+
+    def delete(self, instance: Any) -> None:
+        """Mark an instance for deletion at the next flush (a pending one is just dropped)."""
+        self._check_writable()
+        state = _state(instance)
+        if state.session is not self:
+            if state.status in (PERSISTENT, DETACHED) and state.key is not None:
+                self.add(instance)
+            else:
+                raise TransactionError(f"{instance!r} is not in this session; add it first")
+        if state.status == PENDING:
+            self.expunge(instance)
+            return
+        state.status = DELETED
+        self._dirty.pop(id(instance), None)
+        self._deleted[id(instance)] = instance
+        if self.autocommit:
+            self.commit()
+
+    def _note_dirty(self, instance: Any) -> None:
+        state = instance.__dict__[STATE_ATTR]
+        if state.status == PERSISTENT:
+            self._dirty[id(instance)] = instance
+
+    def flag_modified(self, instance: Any, key: str) -> None:
+        """Mark ``key`` changed, e.g. after editing a list or dict column in place."""
+        if key not in type(instance).__columns__:
+            raise QueryError(f"{type(instance).__name__} has no column {key!r}")
+        state = _state(instance)
+        state.modified.add(key)
+        if state.session is self:
+            self._note_dirty(instance)
+
+    def expunge(self, instance: Any) -> None:
+        """Remove an instance from the session without touching the database."""
+        state = _state(instance)
+        if state.session is not self:
+            return
+        self._new.pop(id(instance), None)
+        self._dirty.pop(id(instance), None)
+        self._deleted.pop(id(instance), None)
+        if state.key is not None:
+            bucket = self._identity.get(type(instance), {})
+            if bucket.get(state.key) is instance:
+                del bucket[state.key]
+        state.session = None
+        state.status = TRANSIENT if state.status == PENDING else DETACHED
+
+    def expunge_all(self) -> None:
+        """Remove every instance from the session."""
+        for instance in list(self._all_instances()):
+            self.expunge(instance)
+
+    def _all_instances(self) -> Iterator[Any]:
+        yield from self._new.values()
+        for bucket in self._identity.values():
+            yield from bucket.values()
+        yield from self._deleted.values()
+
+    def __contains__(self, instance: Any) -> bool:
+        state = instance.__dict__.get(STATE_ATTR)
+        return state is not None and state.session is self
+
+    # --- loading -----------------------------------------------------------
+    def _build(self, model: Any, values: Sequence[Any]) -> Any:
+        """An instance for a stored row (identity map first)."""
+        key_position = model.__dict__.get("_pytuck_key_position")
+        if key_position is None:
+            names = [key for _, key in model.__stored_keys__]
+            key_position = names.index(model.__key_attr__)
+            model._pytuck_key_position = key_position
+            model._pytuck_attr_keys = tuple(names)
+        pk = values[key_position]
+        bucket = self._identity.get(model)
+        if bucket is None:
+            bucket = self._identity[model] = {}
+        existing = bucket.get(pk)
+        if existing is not None:
+            state = existing.__dict__[STATE_ATTR]
+            if state.expired:
+                self._populate(existing, values)
+            return existing
+        instance = object.__new__(model)
+        data = instance.__dict__
+        data.update(zip(model._pytuck_attr_keys, values))
+        state = InstanceState(PERSISTENT)
+        state.session = self
+        state.key = pk
+        data[STATE_ATTR] = state
+        bucket[pk] = instance
+        return instance
+
+    def _populate(self, instance: Any, values: Sequence[Any]) -> None:
+        data = instance.__dict__
+        data.update(zip(type(instance)._pytuck_attr_keys, values))
+        state = data[STATE_ATTR]
+        state.expired = False
+        state.modified.clear()
+
+    def get(self, model: type[M], pk: Any) -> M | None:
+        """The instance of ``model`` with primary key ``pk``, or None.
+
+        The identity map answers first; otherwise one keyed lookup.
+        """
+        bucket = self._identity.get(model)
+        if bucket is not None:
+            found = bucket.get(pk)
+            if found is not None:
+                state = found.__dict__[STATE_ATTR]
+                if state.status == DELETED:
+                    return None
+                if not state.expired:
+                    return found  # type: ignore[no-any-return]
+        if self.autoflush:
+            self._autoflush()
+        try:
+            key_column = model.__table__.column(model.__table__.primary_key)
+            if pk is not None and not isinstance(pk, key_column.type):
+                pk = model.__columns__[model.__key_attr__].validate(pk, model.__name__) if model.__primary_key__ else pk
+        except ValidationError:
+            return None
+        row = self._transaction().get(model.__table__, pk)
+        if row is None:
+            return None
+        return self._build(model, row)  # type: ignore[no-any-return]
+
+    def refresh(self, instance: Any) -> None:
+        """Reload an instance's columns from the database (discarding unflushed changes).
+
+        Raises:
+            RecordNotFoundError: its row no longer exists.
+        """
+        state = _state(instance)
+        if state.session is not self:
+            raise DetachedInstanceError(f"{instance!r} is not in this session; add it first")
+        if state.key is None:
+            raise RecordNotFoundError(f"{instance!r} was never stored; nothing to refresh")
+        row = self._transaction().get(type(instance).__table__, state.key)
+        if row is None:
+            raise RecordNotFoundError(
+                f"{type(instance).__name__} row {state.key!r} no longer exists",
+                table_name=type(instance).__table__.name,
+                pk=state.key,
+            )
+        if "_pytuck_attr_keys" not in type(instance).__dict__:
+            self._build(type(instance), row)
+        self._populate(instance, row)
+        self._dirty.pop(id(instance), None)
+
+    def _load_expired(self, instance: Any) -> None:
+        state = _state(instance)
+        row = self._transaction().get(type(instance).__table__, state.key)
+        if row is None:
+            self.expunge(instance)
+            raise RecordNotFoundError(
+                f"{type(instance).__name__} row {state.key!r} was deleted",
+                table_name=type(instance).__table__.name,
+                pk=state.key,
+            )
+        if "_pytuck_attr_keys" not in type(instance).__dict__:
+            self._build(type(instance), row)
+        self._populate(instance, row)
+
+    def expire(self, instance: Any, attribute_names: Iterable[str] | None = None) -> None:
+        """Forget loaded values; the next attribute access reloads them.
+
+        Only whole-instance expiry is tracked: ``attribute_names`` is accepted for
+        SQLAlchemy compatibility and expires the whole instance.
+        """
+        state = _state(instance)
+        if state.session is not self or state.status != PERSISTENT:
+            return
+        for key in type(instance).__columns__:
+            instance.__dict__.pop(key, None)
+        state.expired = True
+        state.modified.clear()
+        self._dirty.pop(id(instance), None)
+
+    def expire_all(self) -> None:
+        """Expire every persistent instance of the session."""
+        for bucket in self._identity.values():
+            for instance in bucket.values():
+                self.expire(instance)
+
+    def merge(self, instance: M) -> M:
+        """Copy an outside instance's state onto the session's instance with the same key.
+
+        Returns the session's instance (loaded if needed); an instance with no
+        stored row is added as new.
+        """
+        model = type(instance)
+        key = model_key(instance)
+        target = self.get(model, key) if key is not None else None
+        if target is None:
+            copy = model(**{k: instance.__dict__.get(k) for k in model.__columns__})
+            self.add(copy)
+            return copy
+        for name in model.__columns__:
+            if name == model.__primary_key__:
+                continue
+            value = instance.__dict__.get(name)
+            if target.__dict__.get(name) != value:
+                setattr(target, name, value)
+        return target
+
+    # --- flushing -------------------------------------------------------------
+    def _autoflush(self) -> None:
+        if (self._new or self._dirty or self._deleted) and not self._flushing:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write pending inserts, updates and deletes to the transaction.
+
+        Atomic: if any write fails, none of this flush's writes remain and
+        the instances keep their unflushed state.
+
+        Raises:
+            DuplicateKeyError: a key or unique value is taken.
+            ValidationError: a non-nullable column is None.
+        """
+        if not (self._new or self._dirty or self._deleted):
+            return
+        self._check_writable()
+        if self._flushing:
+            raise TransactionError("flush() was called from inside a flush (an event listener?)")
+        tx = self._transaction()
+        events.dispatch(self.storage, "before_flush", self)
+        self._flushing = True
+        token = tx.savepoint()
+        undo: list[Any] = []
+        try:
+            self._flush_inserts(tx, undo)
+            self._flush_updates(tx, undo)
+            self._flush_deletes(tx, undo)
+        except BaseException:
+            tx.rollback_to(token)
+            for step in reversed(undo):
+                step()
+            raise
+        finally:
+            self._flushing = False
+            tx.release(token)
+        events.dispatch(self.storage, "after_flush", self)
+
+    def _flush_inserts(
+        self,
+        tx: EngineTransaction,
+        undo: list[Any],
+        pending: list[Any] | None = None,
+        row_events: bool = True,
+    ) -> None:
+        if pending is None:
+            pending = list(self._new.values())
+        if not pending:
+            return
+        if row_events:
+            for instance in pending:
+                events.dispatch(type(instance), "before_insert", instance, self)
+        groups: dict[Any, list[Any]] = {}
+        for instance in pending:
+            groups.setdefault(type(instance), []).append(instance)
+        for model, instances in groups.items():
+            rows = []
+            assigned = []
+            key_attr = model.__key_attr__
+            for instance in instances:
+                data = instance.__dict__
+                for key, column in model.__columns__.items():
+                    if data.get(key) is None and not column.nullable and not column.primary_key:
+                        raise ValidationError(
+                            f"{model.__name__}.{key}: a value is required (nullable=False)",
+                            table_name=model.__table__.name,
+                            column_name=key,
+                        )
+                rows.append({stored: data.get(key) for stored, key in model.__stored_keys__})
+                assigned.append(data.get(key_attr) is None)
+            keys = tx.insert(model.__table__, rows)
+            bucket = self._identity.setdefault(model, {})
+            for instance, pk, was_assigned in zip(instances, keys, assigned):
+                data = instance.__dict__
+                data[key_attr] = pk
+                state = data[STATE_ATTR]
+                state.key = pk
+                state.status = PERSISTENT
+                state.modified.clear()
+                bucket[pk] = instance
+                del self._new[id(instance)]
+                self._inserted.append((instance, was_assigned))
+
+                def revert(instance: Any = instance, was_assigned: bool = was_assigned) -> None:
+                    self._unflush_insert(instance, was_assigned)
+                    self._new[id(instance)] = instance
+                    instance.__dict__[STATE_ATTR].status = PENDING
+                    instance.__dict__[STATE_ATTR].session = self
+                    self._inserted.pop()
+
+                undo.append(revert)
+        if row_events:
+            for instance in pending:
+                events.dispatch(type(instance), "after_insert", instance, self)
+
+    def _unflush_insert(self, instance: Any, was_assigned: bool) -> None:
+        model = type(instance)
+        state = instance.__dict__[STATE_ATTR]
+        bucket = self._identity.get(model, {})
+        if bucket.get(state.key) is instance:
+            del bucket[state.key]
+        if was_assigned:
+            instance.__dict__[model.__key_attr__] = None
+        state.key = None
+        state.status = TRANSIENT
+        state.session = None
+
+    def _flush_updates(self, tx: EngineTransaction, undo: list[Any]) -> None:
+        if not self._dirty:
+            return
+        dirty = [i for i in self._dirty.values() if i.__dict__[STATE_ATTR].modified]
+        for instance in dirty:
+            events.dispatch(type(instance), "before_update", instance, self)
+        groups: dict[Any, list[Any]] = {}
+        for instance in dirty:
+            groups.setdefault(type(instance), []).append(instance)
+        for model, instances in groups.items():
+            columns = model.__columns__
+            changes = []
+            for instance in instances:
+                state = instance.__dict__[STATE_ATTR]
+                values = {}
+                for key in state.modified:
+                    column = columns[key]
+                    value = instance.__dict__.get(key)
+                    if value is None and not column.nullable and not column.primary_key:
+                        raise ValidationError(
+                            f"{model.__name__}.{key}: None is not allowed (nullable=False)",
+                            table_name=model.__table__.name,
+                            column_name=key,
+                        )
+                    values[column.name or key] = value
+                changes.append((state.key, values))
+            tx.update_rows(model.__table__, changes)
+        for instance in dirty:
+            state = instance.__dict__[STATE_ATTR]
+            modified = set(state.modified)
+            state.modified.clear()
+            del self._dirty[id(instance)]
+
+            def revert(instance: Any = instance, modified: set[str] = modified) -> None:
+                instance.__dict__[STATE_ATTR].modified |= modified
+                self._dirty[id(instance)] = instance
+
+            undo.append(revert)
+        self._dirty.clear()
+        for instance in dirty:
+            events.dispatch(type(instance), "after_update", instance, self)
+
+    def _flush_deletes(self, tx: EngineTransaction, undo: list[Any]) -> None:
+        if not self._deleted:
+            return
+        doomed = list(self._deleted.values())
+        for instance in doomed:
+            events.dispatch(type(instance), "before_delete", instance, self)
+        groups: dict[Any, list[Any]] = {}
+        for instance in doomed:
+            groups.setdefault(type(instance), []).append(instance)
+        for model, instances in groups.items():
+            tx.delete_rows(model.__table__, [i.__dict__[STATE_ATTR].key for i in instances])
+        for instance in doomed:
+            state = instance.__dict__[STATE_ATTR]
+            bucket = self._identity.get(type(instance), {})
+            if bucket.get(state.key) is instance:
+                del bucket[state.key]
+            del self._deleted[id(instance)]
+            self._removed.append(instance)
+
+            def revert(instance: Any = instance) -> None:
+                state = instance.__dict__[STATE_ATTR]
+                self._identity.setdefault(type(instance), {})[state.key] = instance
+                self._deleted[id(instance)] = instance
+                self._removed.pop()
+
+            undo.append(revert)
+        for instance in doomed:
+            events.dispatch(type(instance), "after_delete", instance, self)
+
+    # --- ending transactions -----------------------------------------------
+    def commit(self) -> None:
+        """Flush, then make the transaction's changes permanent (and durable).
+
+        Raises:
+            ConflictError: another transaction committed a change to a row this
+                one changed; roll back and retry.
+        """
+        if self._savepoints:
+            raise TransactionError("commit() inside begin_nested(): leave the nested block first")
+        self.flush()
+        events.dispatch(self.storage, "before_commit", self)
+        if self._tx is not None:
+            self._tx.commit()
+            self._tx = None
+        for instance in self._removed:
+            state = instance.__dict__[STATE_ATTR]
+            state.session = None
+            state.status = DETACHED
+        self._inserted.clear()
+        self._removed.clear()
+        events.dispatch(self.storage, "after_commit", self)
+
+    def rollback(self) -> None:
+        """Undo every change since the transaction began (flushed ones included)."""
+        if self._tx is not None:
+            self._tx.rollback()
+            self._tx = None
+        self._savepoints.clear()
+        self._discard_since(0, 0)
+        for instance in list(self._new.values()):
+            self.expunge(instance)
+        self._deleted_back()
+        self._dirty.clear()
+        self.expire_all()
+        events.dispatch(self.storage, "after_rollback", self)
+
+    def _deleted_back(self) -> None:
+        for instance in list(self._deleted.values()):
+            state = instance.__dict__[STATE_ATTR]
+            state.status = PERSISTENT
+        self._deleted.clear()
+
+    def _discard_since(self, inserted: int, removed: int) -> None:
+        # Rows inserted since the mark no longer exist: the instances become
+        # transient again. Rows deleted since the mark exist again.
+        while len(self._inserted) > inserted:
+            instance, was_assigned = self._inserted.pop()
+            self._unflush_insert(instance, was_assigned)
+        while len(self._removed) > removed:
+            instance = self._removed.pop()
+            state = instance.__dict__[STATE_ATTR]
+            state.status = PERSISTENT
+            state.session = self
+            self._identity.setdefault(type(instance), {})[state.key] = instance
+
+    def close(self) -> None:
+        """Roll back anything uncommitted and detach every instance (they keep their values)."""
+        if self._closed:
+            return
+        if self._tx is not None or self._new or self._dirty or self._deleted:
+            self.rollback()
+        for instance in list(self._all_instances()):
+            state = instance.__dict__[STATE_ATTR]
+            state.session = None
+            if state.status != TRANSIENT:
+                state.status = DETACHED
+        self._identity.clear()
+        self._new.clear()
+        self._closed = True
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            if exc_type is None and not self._closed:
+                self.commit()
+        finally:
+            self.close()
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        """A transaction block: commits at the end, rolls back if it raises.
+
+        Raises:
+            TransactionError: a transaction block is already open.
+        """
+        if self._savepoints:
+            raise TransactionError("begin() inside begin_nested(); use begin_nested()")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    @contextmanager
+    def begin_nested(self) -> Iterator[Session]:
+        """A savepoint: if the block raises, only its changes are undone.
+
+        Example::
+
+            with session.begin_nested():
+                session.add(User(name="maybe"))
+                raise ValueError  # only "maybe" is undone
+        """
+        self.flush()
+        tx = self._transaction()
+        mark = _Savepoint(tx.savepoint(), len(self._inserted), len(self._removed))
+        self._savepoints.append(mark)
+        try:
+            yield self
+            self.flush()
+        except BaseException:
+            self._savepoints.remove(mark)
+            tx.rollback_to(mark.token)
+            for instance in list(self._new.values()):
+                self.expunge(instance)
+            self._deleted_back()
+            self._dirty.clear()
+            self._discard_since(mark.inserted, mark.removed)
+            self.expire_all()
+            raise
+        self._savepoints.remove(mark)
+        tx.release(mark.token)
+
+    # --- statements -------------------------------------------------------------
+    @overload
+    def query(self, entity: type[M], /) -> Query[M]: ...
+
+    @overload
+    def query(self, *columns: Any) -> Query[Row]: ...
+
+    def query(self, *entities: Any) -> Query[Any]:
+        """A chainable query: ``session.query(User)`` or ``session.query(User.name, User.age)``."""
+        return Query(self, select(*entities))
+
+    @overload
+    def execute(self, statement: Select[T]) -> Result[T]: ...
+
+    @overload
+    def execute(self, statement: Insert | Update | Delete) -> CursorResult: ...
+
+    def execute(self, statement: Any) -> Any:
+        """Run a statement: a SELECT returns a :class:`Result`, writes a :class:`CursorResult`."""
+        if isinstance(statement, Select):
+            return self._run_select(statement)
+        if isinstance(statement, Insert):
+            return self._run_insert(statement)
+        if isinstance(statement, (Update, Delete)):
+            return self._run_write(statement)
+        raise QueryError(
+            f"execute() takes select(), insert(), update() or delete() statements, got {statement!r}"
+        )
+
+    def scalars(self, statement: Select[T]) -> list[T]:
+        """Shortcut: ``execute(statement).scalars().all()``."""
+        return self._run_select(statement).scalars().all()
+
+    def scalar(self, statement: Select[Any]) -> Any:
+        """Shortcut: ``execute(statement).scalar()``."""
+        return self._run_select(statement).scalar()
+
+    def _run_select(self, statement: Select[T]) -> Result[T]:
+        if self.autoflush:
+            self._autoflush()
+        rows = self._transaction().select(statement)
+        entity = statement.single_entity
+        if entity is not None:
+            build = self._build
+            instances = [build(entity, row) for row in rows]
+            return Result(instances, (entity.__name__,), instances)
+        items = statement.items
+        keys = [_key_of(item) for item in items]
+        cls = row_class(keys)
+        if all(not isinstance(item, Entity) for item in items):
+            out = [cls(row) for row in rows]
+            return Result(out, keys, [row[0] for row in rows])  # type: ignore[arg-type]
+        built = []
+        for row in rows:
+            position = 0
+            values = []
+            for item in items:
+                if isinstance(item, Entity):
+                    width = len(item.refs)
+                    values.append(self._build(item.model, row[position:position + width]))
+                    position += width
+                else:
+                    values.append(row[position])
+                    position += 1
+            built.append(cls(values))
+        return Result(built, keys, [row[0] for row in built])  # type: ignore[arg-type]
+
+    def _run_insert(self, statement: Insert) -> CursorResult:
+        self._check_writable()
+        if self.autoflush:
+            self._autoflush()
+        model = statement.entity
+        rows = []
+        for given in statement.rows:
+            values = model(**given).__dict__
+            missing = [
+                key for key, column in model.__columns__.items()
+                if values.get(key) is None and not column.nullable and not column.primary_key
+            ]
+            if missing:
+                raise ValidationError(
+                    f"{model.__name__}.{missing[0]}: a value is required (nullable=False)",
+                    table_name=model.__table__.name,
+                    column_name=missing[0],
+                )
+            rows.append({stored: values.get(key) for stored, key in model.__stored_keys__})
+        keys = self._transaction().insert(model.__table__, rows)
+        return CursorResult(len(keys), keys)
+
+    def _run_write(self, statement: Update | Delete) -> CursorResult:
+        self._check_writable()
+        if self.autoflush:
+            self._autoflush()
+        tx = self._transaction()
+        model = statement.entity
+        if isinstance(statement, Update):
+            count = tx.update(statement)
+            for instance in list(self._identity.get(model, {}).values()):
+                self.expire(instance)
+        else:
+            count = tx.delete(statement)
+            bucket = self._identity.get(model, {})
+            for key, instance in list(bucket.items()):
+                if tx.get(model.__table__, key) is None:
+                    del bucket[key]
+                    state = instance.__dict__[STATE_ATTR]
+                    state.status = DETACHED
+                    state.session = None
+                    self._dirty.pop(id(instance), None)
+        return CursorResult(count)
+
+    # --- Pytuck 1.x bulk helpers -----------------------------------------------
+    def bulk_insert(self, instances: Sequence[Any]) -> list[Any]:
+        """Insert many instances of one model now; return their keys.
+
+        Fires ``before_bulk_insert``/``after_bulk_insert`` instead of per-row
+        events, as in Pytuck 1.x.
+        """
+        self._check_writable()
+        if not instances:
+            return []
+        model = type(instances[0])
+        if any(type(i) is not model for i in instances):
+            raise QueryError("bulk_insert() takes instances of one model")
+        events.dispatch(model, "before_bulk_insert", list(instances), self)
+        for instance in instances:
+            state = _state(instance)
+            if state.session is not None and state.session is not self:
+                raise TransactionError(f"{instance!r} belongs to another session")
+            if state.status != PENDING:
+                state.session = self
+                state.status = PENDING
+            self._new[id(instance)] = instance
+        tx = self._transaction()
+        token = tx.savepoint()
+        undo: list[Any] = []
+        self._flushing = True
+        try:
+            self._flush_inserts(tx, undo, list(instances), row_events=False)
+        except BaseException:
+            tx.rollback_to(token)
+            for step in reversed(undo):
+                step()
+            raise
+        finally:
+            self._flushing = False
+            tx.release(token)
+        events.dispatch(model, "after_bulk_insert", list(instances), self)
+        return [model_key(i) for i in instances]
+
+    def bulk_update(self, instances: Sequence[Any]) -> int:
+        """Write the changed columns of many stored instances now; return how many rows changed."""
+        self._check_writable()
+        if not instances:
+            return 0
+        model = type(instances[0])
+        events.dispatch(model, "before_bulk_update", list(instances), self)
+        changes = []
+        for instance in instances:
+            state = _state(instance)
+            if state.key is None:
+                raise QueryError(f"bulk_update(): {instance!r} was never stored")
+            keys = state.modified or set(model.__columns__) - {model.__primary_key__}
+            changes.append(
+                (state.key, {model.__columns__[k].name or k: instance.__dict__.get(k) for k in keys})
+            )
+        count = self._transaction().update_rows(model.__table__, changes)
+        for instance in instances:
+            state = _state(instance)
+            state.modified.clear()
+            self._dirty.pop(id(instance), None)
+        events.dispatch(model, "after_bulk_update", list(instances), self)
+        return count
+
+
+def _key_of(item: Any) -> str:
+    if isinstance(item, Entity):
+        return str(item.model.__name__)
+    if isinstance(item, Label):
+        return item.name
+    if isinstance(item, ColumnRef):
+        return item.key
+    if isinstance(item, FunctionCall):
+        return item.name
+    if isinstance(item, Expression):
+        return item.describe()
+    return str(item)
