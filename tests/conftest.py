@@ -1,0 +1,26 @@
+"""Shared test configuration: the engine list every conformance test runs on."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _clear_event_listeners():
+    """Event listeners are global: every test starts and ends with none."""
+    from pytuck import event
+
+    event.clear()
+    yield
+    event.clear()
