@@ -7,6 +7,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from pytuck.crud import declarative_base
 from pytuck.engines import available_engines
@@ -21,7 +22,7 @@ from pytuck.storage import DEFAULT_ENGINE, Storage
 __all__ = ["main", "run_demo"]
 
 
-def run_demo(folder: Path, engine: str = DEFAULT_ENGINE, out: object = None) -> Path:
+def run_demo(folder: Path, engine: str = DEFAULT_ENGINE, out: TextIO | None = None) -> Path:
     """Create a database in ``folder``, write, query, update and roll back, printing each step.
 
     Returns the path of the database file (it is kept so you can look at it).
@@ -29,7 +30,7 @@ def run_demo(folder: Path, engine: str = DEFAULT_ENGINE, out: object = None) -> 
     stream = out if out is not None else sys.stdout
 
     def say(text: str) -> None:
-        print(text, file=stream)  # type: ignore[call-overload]
+        print(text, file=stream)
 
     suffix = {"binary": ".pytuck", "json": ".json", "sqlite": ".sqlite", "duckdb": ".duckdb"}
     path = folder / f"demo{suffix.get(engine, '.db')}"
@@ -67,7 +68,8 @@ def run_demo(folder: Path, engine: str = DEFAULT_ENGINE, out: object = None) -> 
             ]
         )
         session.commit()
-        say("2. wrote 2 authors and 4 books, committed (durable on disk)")
+        durable = "durable on disk" if storage.engine.capabilities.persistent else "in memory"
+        say(f"2. wrote 2 authors and 4 books, committed ({durable})")
 
         found = (
             session.query(Book)
@@ -103,20 +105,14 @@ def run_demo(folder: Path, engine: str = DEFAULT_ENGINE, out: object = None) -> 
             f"transaction), then rolled back: Solaris is {solaris.year} again, "
             f"{session.query(Book).count()} books"
         )
-        titles = [b.title for b in lem_books(session, Book, lem.id)]
+        titles = [
+            b.title
+            for b in session.query(Book).filter(Book.author_id == lem.id).order_by(Book.year)
+        ]
         say(f"6. Lem's books now: {', '.join(titles)}")
     storage.close()
     say(f"done — the database is kept at {path}")
     return path
-
-
-def lem_books(session: Session, book: type, author_id: int) -> list[object]:
-    """Books of one author, by year (a helper of the demo)."""
-    return list(
-        session.execute(
-            select(book).where(book.author_id == author_id).order_by(book.year)  # type: ignore[attr-defined]
-        ).scalars()
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,17 +7,23 @@ undoes everything since the transaction began, flushed rows and executed
 ``update``/``delete`` statements included, and puts instances back in step:
 rows inserted in the transaction become transient again, rows deleted in it
 come back, and every other instance is expired so it reloads on next access.
+
+After ``commit()`` instances keep their values (they stay readable once the
+session is closed), but the next ``get()`` or query that loads their row in
+a later transaction refreshes them, unless they hold unflushed changes.
+``close()`` rolls back without expiring: detached instances stay readable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
 from pytuck import events
 from pytuck.engines.base import EngineTransaction
 from pytuck.errors import (
+    ConflictError,
     DetachedInstanceError,
     QueryError,
     RecordNotFoundError,
@@ -99,8 +105,18 @@ class Session:
         self._savepoints: list[_Savepoint] = []
         self._flushing = False
         self._closed = False
+        # Bumped at each commit: instances whose values were read in an
+        # earlier transaction are refreshed when their row is loaded again
+        # (SQLAlchemy's expire_on_commit, without making them unreadable).
+        self._epoch = 1
 
     # --- transaction plumbing --------------------------------------------------
+    def _dispatch(self, name: str) -> None:
+        # Session events reach listeners on the storage, this session, or Session.
+        events.dispatch(self.storage, name, self)
+        events.dispatch(self, name, self)
+        events.dispatch(type(self), name, self)
+
     def _transaction(self) -> EngineTransaction:
         if self._closed:
             raise TransactionError("this session is closed; open a new Session")
@@ -225,39 +241,50 @@ class Session:
         return state is not None and state.session is self
 
     # --- loading -----------------------------------------------------------
-    def _build(self, model: Any, values: Sequence[Any]) -> Any:
-        """An instance for a stored row (identity map first)."""
-        key_position = model.__dict__.get("_pytuck_key_position")
-        if key_position is None:
-            names = [key for _, key in model.__stored_keys__]
-            key_position = names.index(model.__key_attr__)
-            model._pytuck_key_position = key_position
-            model._pytuck_attr_keys = tuple(names)
-        pk = values[key_position]
+    def _loader(self, model: Any) -> Callable[[Sequence[Any]], Any]:
+        """A function turning a stored row (table column order) into an instance.
+
+        The identity map answers first, so one key is one instance per
+        session. Rows are loaded past the column checks (perf-facts.md,
+        section 2: object.__new__ + __dict__.update is the cheap path).
+        """
         bucket = self._identity.get(model)
         if bucket is None:
             bucket = self._identity[model] = {}
-        existing = bucket.get(pk)
-        if existing is not None:
-            state = existing.__dict__[STATE_ATTR]
-            if state.expired:
-                self._populate(existing, values)
-            return existing
-        instance = object.__new__(model)
-        data = instance.__dict__
-        data.update(zip(model._pytuck_attr_keys, values))
-        state = InstanceState(PERSISTENT)
-        state.session = self
-        state.key = pk
-        data[STATE_ATTR] = state
-        bucket[pk] = instance
-        return instance
+        position = model.__key_position__
+        keys = model.__attr_keys__
+        populate = self._populate
+        make = object.__new__
+        session = self
+        epoch = self._epoch
+
+        def load(values: Sequence[Any]) -> Any:
+            pk = values[position]
+            existing = bucket.get(pk)
+            if existing is not None:
+                state = existing.__dict__[STATE_ATTR]
+                if state.expired or (state.epoch != epoch and not state.modified):
+                    populate(existing, values)
+                return existing
+            instance = make(model)
+            data = instance.__dict__
+            data.update(zip(keys, values))
+            data[STATE_ATTR] = InstanceState(PERSISTENT, session, pk, epoch)
+            bucket[pk] = instance
+            return instance
+
+        return load
+
+    def _build(self, model: Any, values: Sequence[Any]) -> Any:
+        """An instance for one stored row (identity map first)."""
+        return self._loader(model)(values)
 
     def _populate(self, instance: Any, values: Sequence[Any]) -> None:
         data = instance.__dict__
-        data.update(zip(type(instance)._pytuck_attr_keys, values))
+        data.update(zip(type(instance).__attr_keys__, values))
         state = data[STATE_ATTR]
         state.expired = False
+        state.epoch = self._epoch
         state.modified.clear()
 
     def get(self, model: type[M], pk: Any) -> M | None:
@@ -272,7 +299,7 @@ class Session:
                 state = found.__dict__[STATE_ATTR]
                 if state.status == DELETED:
                     return None
-                if not state.expired:
+                if not state.expired and (state.epoch == self._epoch or state.modified):
                     return found  # type: ignore[no-any-return]
         if self.autoflush:
             self._autoflush()
@@ -305,8 +332,6 @@ class Session:
                 table_name=type(instance).__table__.name,
                 pk=state.key,
             )
-        if "_pytuck_attr_keys" not in type(instance).__dict__:
-            self._build(type(instance), row)
         self._populate(instance, row)
         self._dirty.pop(id(instance), None)
 
@@ -320,8 +345,6 @@ class Session:
                 table_name=type(instance).__table__.name,
                 pk=state.key,
             )
-        if "_pytuck_attr_keys" not in type(instance).__dict__:
-            self._build(type(instance), row)
         self._populate(instance, row)
 
     def expire(self, instance: Any, attribute_names: Iterable[str] | None = None) -> None:
@@ -349,8 +372,13 @@ class Session:
         """Copy an outside instance's state onto the session's instance with the same key.
 
         Returns the session's instance (loaded if needed); an instance with no
-        stored row is added as new.
+        stored row is added as new. From a new (transient) instance only the
+        attributes given to its constructor or assigned are copied, so
+        ``merge(User(id=2, name="Bo"))`` leaves the other columns as stored.
         """
+        state = _state(instance)
+        if state.session is self:
+            return instance
         model = type(instance)
         key = model_key(instance)
         target = self.get(model, key) if key is not None else None
@@ -358,8 +386,9 @@ class Session:
             copy = model(**{k: instance.__dict__.get(k) for k in model.__columns__})
             self.add(copy)
             return copy
+        only_given = state.status == TRANSIENT
         for name in model.__columns__:
-            if name == model.__primary_key__:
+            if name == model.__primary_key__ or (only_given and name not in state.modified):
                 continue
             value = instance.__dict__.get(name)
             if target.__dict__.get(name) != value:
@@ -387,7 +416,7 @@ class Session:
         if self._flushing:
             raise TransactionError("flush() was called from inside a flush (an event listener?)")
         tx = self._transaction()
-        events.dispatch(self.storage, "before_flush", self)
+        self._dispatch("before_flush")
         self._flushing = True
         token = tx.savepoint()
         undo: list[Any] = []
@@ -403,7 +432,7 @@ class Session:
         finally:
             self._flushing = False
             tx.release(token)
-        events.dispatch(self.storage, "after_flush", self)
+        self._dispatch("after_flush")
 
     def _flush_inserts(
         self,
@@ -445,6 +474,7 @@ class Session:
                 state = data[STATE_ATTR]
                 state.key = pk
                 state.status = PERSISTENT
+                state.epoch = self._epoch
                 state.modified.clear()
                 bucket[pk] = instance
                 del self._new[id(instance)]
@@ -500,7 +530,8 @@ class Session:
                         )
                     values[column.name or key] = value
                 changes.append((state.key, values))
-            tx.update_rows(model.__table__, changes)
+            if tx.update_rows(model.__table__, changes) < len(changes):
+                self._raise_vanished(tx, model, changes)
         for instance in dirty:
             state = instance.__dict__[STATE_ATTR]
             modified = set(state.modified)
@@ -515,6 +546,21 @@ class Session:
         self._dirty.clear()
         for instance in dirty:
             events.dispatch(type(instance), "after_update", instance, self)
+
+    @staticmethod
+    def _raise_vanished(tx: EngineTransaction, model: Any, changes: list[Any]) -> None:
+        # A changed instance whose row is gone: another transaction deleted it.
+        # Writing nothing silently would lose the change, so it is a conflict
+        # (SQLAlchemy raises StaleDataError here).
+        table = model.__table__
+        for key, _values in changes:
+            if tx.get(table, key) is None:
+                raise ConflictError(
+                    f"{table.name}: row {key!r} was deleted by another transaction, "
+                    f"so this {model.__name__} cannot be updated; roll back and retry",
+                    table_name=table.name,
+                    pk=key,
+                )
 
     def _flush_deletes(self, tx: EngineTransaction, undo: list[Any]) -> None:
         if not self._deleted:
@@ -556,20 +602,28 @@ class Session:
         if self._savepoints:
             raise TransactionError("commit() inside begin_nested(): leave the nested block first")
         self.flush()
-        events.dispatch(self.storage, "before_commit", self)
+        self._dispatch("before_commit")
         if self._tx is not None:
             self._tx.commit()
             self._tx = None
+        self._epoch += 1
         for instance in self._removed:
             state = instance.__dict__[STATE_ATTR]
             state.session = None
             state.status = DETACHED
         self._inserted.clear()
         self._removed.clear()
-        events.dispatch(self.storage, "after_commit", self)
+        self._dispatch("after_commit")
 
     def rollback(self) -> None:
         """Undo every change since the transaction began (flushed ones included)."""
+        self._abandon()
+        self.expire_all()
+        self._dispatch("after_rollback")
+
+    def _abandon(self) -> None:
+        # Roll the engine back and put the session's bookkeeping as it was at
+        # begin(); instance values are left as they are (the caller expires).
         if self._tx is not None:
             self._tx.rollback()
             self._tx = None
@@ -579,8 +633,6 @@ class Session:
             self.expunge(instance)
         self._deleted_back()
         self._dirty.clear()
-        self.expire_all()
-        events.dispatch(self.storage, "after_rollback", self)
 
     def _deleted_back(self) -> None:
         for instance in list(self._deleted.values()):
@@ -606,7 +658,10 @@ class Session:
         if self._closed:
             return
         if self._tx is not None or self._new or self._dirty or self._deleted:
-            self.rollback()
+            # Unlike rollback(), nothing is expired: there is no session left
+            # to reload from, and detached instances must stay readable.
+            self._abandon()
+            self._dispatch("after_rollback")
         for instance in list(self._all_instances()):
             state = instance.__dict__[STATE_ATTR]
             state.session = None
@@ -715,8 +770,8 @@ class Session:
         rows = self._transaction().select(statement)
         entity = statement.single_entity
         if entity is not None:
-            build = self._build
-            instances = [build(entity, row) for row in rows]
+            load = self._loader(entity)
+            instances = [load(row) for row in rows]
             return Result(instances, (entity.__name__,), instances)
         items = statement.items
         keys = [_key_of(item) for item in items]

@@ -24,6 +24,7 @@ __all__ = [
     "type_from_name",
     "type_name",
     "convert_value",
+    "converter_for",
     "ConversionFailure",
     "INT64_MIN",
     "INT64_MAX",
@@ -173,6 +174,14 @@ def _to_str(value: Any, strict: bool) -> str:
     if isinstance(value, str):
         if "\x00" in value:
             raise ConversionFailure("text may not contain NUL characters (\\x00)")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ConversionFailure(
+                    f"text holds a lone surrogate at position {exc.start}; it is not valid "
+                    "UTF-8 and no engine can store it"
+                ) from None
         return value
     if strict or isinstance(value, bool):
         raise _fail("str", value)
@@ -214,18 +223,31 @@ def _parse_iso_datetime(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def _to_utc(value: dt.datetime) -> dt.datetime:
+    try:
+        return normalize_datetime(value)
+    except OverflowError:
+        raise ConversionFailure(
+            f"{value.isoformat()} is outside the datetime range once moved to UTC"
+        ) from None
+
+
 def _to_datetime(value: Any, strict: bool) -> dt.datetime:
     if isinstance(value, dt.datetime):
-        return normalize_datetime(value)
+        return _to_utc(value)
     if strict:
         raise _fail("datetime", value)
     if isinstance(value, str):
         try:
-            return normalize_datetime(_parse_iso_datetime(value))
+            parsed = _parse_iso_datetime(value)
         except ValueError:
             raise _fail("datetime (ISO 8601 text)", value) from None
+        return _to_utc(parsed)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        try:
+            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise _fail("datetime (a POSIX timestamp in range)", value) from None
     raise _fail("datetime", value)
 
 
@@ -255,24 +277,39 @@ def _to_time(value: Any, strict: bool) -> dt.time:
     raise _fail("time", value)
 
 
+#: The widest timedelta every engine stores: 64-bit microseconds, like int columns.
+_MAX_TIMEDELTA = dt.timedelta(microseconds=INT64_MAX)
+
+
+def _check_timedelta(value: dt.timedelta) -> dt.timedelta:
+    if not -_MAX_TIMEDELTA <= value <= _MAX_TIMEDELTA:
+        raise ConversionFailure(
+            f"timedelta {value} is outside the 64-bit microsecond range every engine stores"
+        )
+    return value
+
+
 def _to_timedelta(value: Any, strict: bool) -> dt.timedelta:
     if isinstance(value, dt.timedelta):
-        return value
+        return _check_timedelta(value)
     if strict:
         raise _fail("timedelta", value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return dt.timedelta(seconds=value)
+        try:
+            return _check_timedelta(dt.timedelta(seconds=value))
+        except OverflowError:
+            raise _fail("timedelta (seconds or HH:MM:SS)", value) from None
     if isinstance(value, str):
         parts = value.strip().split(":")
         try:
             if len(parts) == 3:
                 hours, minutes, seconds = int(parts[0]), int(parts[1]), float(parts[2])
                 sign = -1 if parts[0].startswith("-") else 1
-                return dt.timedelta(
-                    hours=hours, minutes=sign * minutes, seconds=sign * seconds
+                return _check_timedelta(
+                    dt.timedelta(hours=hours, minutes=sign * minutes, seconds=sign * seconds)
                 )
-            return dt.timedelta(seconds=float(value))
-        except ValueError:
+            return _check_timedelta(dt.timedelta(seconds=float(value)))
+        except (ValueError, OverflowError):
             raise _fail("timedelta (seconds or HH:MM:SS)", value) from None
     raise _fail("timedelta", value)
 
@@ -314,7 +351,11 @@ def check_json_document(value: Any, where: str = "$") -> None:
     JSON documents hold only None, bool, int (64-bit), finite float, str, list
     and dict with str keys, so they round-trip exactly on every engine.
     """
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ConversionFailure(f"text at {where} may not contain NUL characters (\\x00)")
         return
     if isinstance(value, int):
         if not INT64_MIN <= value <= INT64_MAX:
@@ -332,6 +373,8 @@ def check_json_document(value: Any, where: str = "$") -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ConversionFailure(f"key {key!r} at {where} is not a string")
+            if "\x00" in key:
+                raise ConversionFailure(f"key {key!r} at {where} may not contain NUL characters")
             check_json_document(item, f"{where}.{key}")
         return
     raise ConversionFailure(
@@ -354,6 +397,7 @@ def _to_list(value: Any, strict: bool) -> list[Any]:
         except orjson.JSONDecodeError:
             raise _fail("list (or JSON text of one)", value) from None
         if isinstance(decoded, list):
+            check_json_document(decoded)
             return decoded
     raise _fail("list", value)
 
@@ -368,6 +412,7 @@ def _to_dict(value: Any, strict: bool) -> dict[str, Any]:
         except orjson.JSONDecodeError:
             raise _fail("dict (or JSON text of one)", value) from None
         if isinstance(decoded, dict):
+            check_json_document(decoded)
             return decoded
     raise _fail("dict", value)
 
@@ -387,6 +432,11 @@ _CONVERTERS: dict[type, Callable[[Any, bool], Any]] = {
     list: _to_list,
     dict: _to_dict,
 }
+
+
+def converter_for(tp: type) -> Callable[[Any, bool], Any]:
+    """The conversion function of one type: ``fn(value, strict)`` (value not None)."""
+    return _CONVERTERS[tp]
 
 
 def convert_value(value: Any, tp: type, strict: bool = False) -> Any:

@@ -1,5 +1,7 @@
 """Storage engines and their registry. Importing this package registers them."""
 
+from pytuck.engines import binary as _binary  # noqa: F401  (registers "binary", alias "pytuck")
+from pytuck.engines import json as _json  # noqa: F401  (registers "json")
 from pytuck.engines import memory as _memory  # noqa: F401  (registers "memory")
 from pytuck.engines.base import (
     Capabilities,

@@ -101,6 +101,10 @@ def _bind_schema(cls: Any, table: TableSchema) -> None:
         (schema.name, by_stored.get(schema.name, schema.name)) for schema in table.columns
     )
     cls.__key_attr__ = cls.__primary_key__ or ROWID
+    # What loading a stored row needs, computed once: attribute names in
+    # stored column order, and where the key sits among them.
+    cls.__attr_keys__ = tuple(key for _, key in cls.__stored_keys__)
+    cls.__key_position__ = cls.__attr_keys__.index(cls.__key_attr__)
 
 
 class Model(metaclass=ModelMeta):
@@ -131,6 +135,8 @@ class Model(metaclass=ModelMeta):
     __primary_key__: ClassVar[str | None]
     __key_attr__: ClassVar[str]
     __stored_keys__: ClassVar[tuple[tuple[str, str], ...]]
+    __attr_keys__: ClassVar[tuple[str, ...]]
+    __key_position__: ClassVar[int]
     __storage__: ClassVar[Any]
 
     def __init__(self, **values: Any) -> None:
@@ -160,6 +166,9 @@ class Model(metaclass=ModelMeta):
                 data[key] = column.validate(column.initial_value(), cls.__name__) if (
                     column.default is not None or column.default_factory is not None
                 ) else None
+        # The constructor's keywords count as assignments: merge() copies
+        # only these from a new instance onto a stored row.
+        state.modified.update(values)
         if cls.__primary_key__ is None:
             data[ROWID] = None
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from pytuck.errors import SchemaError, ValidationError
 from pytuck.query.expressions import ColumnRef
 from pytuck.schema import INDEX_KINDS, ColumnSchema
-from pytuck.types import SUPPORTED_TYPES, ConversionFailure, convert_value
+from pytuck.types import SUPPORTED_TYPES, ConversionFailure, convert_value, converter_for
 
 __all__ = ["Column"]
 
@@ -89,6 +89,7 @@ class Column(Generic[T]):
         else:
             validators = tuple(validator)
         self.type: type = col_type
+        self._convert = converter_for(col_type)
         self.primary_key = primary_key
         self.index = index_kind
         self.unique = unique
@@ -151,7 +152,7 @@ class Column(Generic[T]):
                 )
             return None
         try:
-            converted = convert_value(value, self.type, self.strict)
+            converted = self._convert(value, self.strict)
         except ConversionFailure as exc:
             raise ValidationError(
                 f"{owner}.{self.key}: {exc.reason}", table_name=owner, column_name=self.key

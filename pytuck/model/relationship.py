@@ -9,7 +9,7 @@ is cached on the instance until it is expired or refreshed.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, overload
 
 from pytuck.errors import DetachedInstanceError, SchemaError
 from pytuck.model.state import STATE_ATTR
@@ -17,10 +17,8 @@ from pytuck.query.statements import select
 
 __all__ = ["Relationship"]
 
-T = TypeVar("T")
 
-
-class Relationship(Generic[T]):
+class Relationship:
     """A link to another model.
 
     Args:
@@ -83,7 +81,7 @@ class Relationship(Generic[T]):
         return self.foreign_key in self.owner.__columns__
 
     @overload
-    def __get__(self, instance: None, owner: type) -> Relationship[T]: ...
+    def __get__(self, instance: None, owner: type) -> Relationship: ...
 
     @overload
     def __get__(self, instance: object, owner: type) -> Any: ...

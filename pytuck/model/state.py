@@ -32,14 +32,20 @@ class InstanceState:
         documents: copies of JSON document values as last stored, to notice
             in-place changes (``user.tags.append("x")``).
         expired: column values were dropped and reload on next access.
+        epoch: the session transaction (a counter bumped at each commit) in
+            which the values were last read or written; values from an
+            earlier one are refreshed the next time the row is loaded.
     """
 
-    __slots__ = ("session", "key", "status", "modified", "documents", "expired")
+    __slots__ = ("session", "key", "status", "modified", "documents", "expired", "epoch")
 
-    def __init__(self, status: str = TRANSIENT) -> None:
-        self.session: Any = None
-        self.key: Any = None
+    def __init__(
+        self, status: str = TRANSIENT, session: Any = None, key: Any = None, epoch: int = 0
+    ) -> None:
+        self.session: Any = session
+        self.key: Any = key
         self.status = status
         self.modified: set[str] = set()
         self.documents: dict[str, Any] | None = None
         self.expired = False
+        self.epoch = epoch

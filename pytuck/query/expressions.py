@@ -39,6 +39,7 @@ __all__ = [
     "not_",
     "literal",
     "coerce_expression",
+    "require_condition",
     "NUMERIC_TYPES",
     "AGGREGATES",
 ]
@@ -473,9 +474,10 @@ class Arithmetic(ColumnElement[Any]):
             if side.type is None:
                 continue
             if side.type is bool or side.type not in NUMERIC_TYPES:
+                symbol = _ARITHMETIC_SYMBOLS[op]
                 raise QueryError(
-                    f"{side.describe()}: '{_ARITHMETIC_SYMBOLS[op]}' needs numbers, "
-                    f"not {side.type.__name__}"
+                    f"{left.describe()} {symbol} {right.describe()}: '{symbol}' needs numbers, "
+                    f"but {side.describe()} is {side.type.__name__}"
                 )
             types.append(side.type)
         if op == "truediv" or float in types:
@@ -733,13 +735,27 @@ def _check_comparable(left: Expression, right: Expression, symbol: str) -> None:
     )
 
 
+def require_condition(value: Any, where: str) -> Expression:
+    """Return ``value`` when it is a condition (an expression of truth values).
+
+    A bool column is a condition; ``User.age`` or ``User.age + 1`` is not,
+    since engines disagree on the truth of numbers and text.
+
+    Raises:
+        QueryError: ``value`` is not a condition, naming it and ``where`` it was used.
+    """
+    if not isinstance(value, Expression):
+        raise QueryError(f"{where} takes conditions such as User.age > 5, got {value!r}")
+    if value.type is not None and value.type is not bool:
+        raise QueryError(
+            f"{where} takes conditions such as User.age > 5; {value.describe()} holds "
+            f"{value.type.__name__} values, not truth values"
+        )
+    return value
+
+
 def _conditions(args: Sequence[Any], name: str) -> tuple[Expression, ...]:
-    clauses: list[Expression] = []
-    for arg in args:
-        if not isinstance(arg, Expression):
-            raise QueryError(f"{name}() takes conditions such as User.age > 5, got {arg!r}")
-        clauses.append(arg)
-    return tuple(clauses)
+    return tuple(require_condition(arg, f"{name}()") for arg in args)
 
 
 def and_(*clauses: Any) -> ColumnElement[bool]:

@@ -10,9 +10,15 @@ layer needs no import of the model layer.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any, Generic, TypeVar, overload
 
-from pytuck.errors import ColumnNotFoundError, QueryError, UnsupportedOperationError
+from pytuck.errors import (
+    ColumnNotFoundError,
+    QueryError,
+    UnsupportedOperationError,
+    ValidationError,
+)
 from pytuck.query.expressions import (
     ColumnRef,
     Expression,
@@ -21,6 +27,7 @@ from pytuck.query.expressions import (
     Literal,
     Ordering,
     and_,
+    require_condition,
 )
 from pytuck.query.result import Row
 from pytuck.schema import TableSchema
@@ -101,7 +108,7 @@ class Select(Generic[T]):
 
     __slots__ = (
         "items",
-        "table",
+        "_table",
         "entity",
         "where_clause",
         "order_terms",
@@ -132,8 +139,6 @@ class Select(Generic[T]):
                     f"select() of columns from tables {found.name!r} and {item_table.name!r}: "
                     "joins are not supported yet (see TODO.md)"
                 )
-        if found is None:
-            raise QueryError("select() needs at least one model or column to read from")
         if entity is None:
             for item in items:
                 for node in item.walk() if isinstance(item, Expression) else ():
@@ -143,7 +148,9 @@ class Select(Generic[T]):
                 if entity is not None:
                     break
         self.items = items
-        self.table = found
+        # None until a model or column says which table: select(func.count())
+        # learns it from select_from(), where() or group_by().
+        self._table = found
         self.entity = entity
         self.where_clause: Expression | None = None
         self.order_terms: tuple[Ordering, ...] = ()
@@ -160,6 +167,20 @@ class Select(Generic[T]):
         return new
 
     # --- what the engines read ---
+    @property
+    def table(self) -> TableSchema:
+        """The table read from.
+
+        Raises:
+            QueryError: nothing in the statement names a table yet.
+        """
+        if self._table is None:
+            raise QueryError(
+                "select() has no table to read from: select a model or one of its columns, "
+                "or add select_from(Model)"
+            )
+        return self._table
+
     @property
     def columns(self) -> tuple[Expression, ...]:
         """Every output expression, entities expanded into their columns."""
@@ -196,16 +217,47 @@ class Select(Generic[T]):
         if not conditions:
             return self
         for condition in conditions:
-            if not isinstance(condition, Expression):
-                raise QueryError(
-                    f"where() takes conditions such as User.age > 5, got {condition!r}"
-                )
+            require_condition(condition, "where()")
         new = self._copy()
+        for condition in conditions:
+            new._adopt_table(condition, "where")
         parts = ((self.where_clause,) if self.where_clause is not None else ()) + conditions
         new.where_clause = and_(*parts)
         return new
 
     filter = where
+
+    def select_from(self, model: Any) -> Select[T]:
+        """Name the model read from, for selects of no column: ``select(func.count()).select_from(User)``.
+
+        Raises:
+            QueryError: ``model`` is not a model class.
+            UnsupportedOperationError: it is another table than the selected columns' (a join).
+        """
+        if not is_entity(model):
+            raise QueryError(f"select_from() takes a model class, got {model!r}")
+        new = self._copy()
+        new._use_table(model.__table__, "select_from")
+        if new.entity is None:
+            new.entity = model
+        return new
+
+    def _use_table(self, table: TableSchema, where: str) -> None:
+        # Only called on a fresh copy: statements stay immutable to callers.
+        if self._table is None:
+            self._table = table
+        elif table is not self._table and table != self._table:
+            raise UnsupportedOperationError(
+                f"{where}() refers to table {table.name!r} but the select reads "
+                f"{self._table.name!r}: joins are not supported yet (see TODO.md)"
+            )
+
+    def _adopt_table(self, expr: Expression, where: str) -> None:
+        for node in expr.walk():
+            if isinstance(node, ColumnRef):
+                self._use_table(node.table, where)
+                if self.entity is None and node.entity is not None:
+                    self.entity = node.entity
 
     def filter_by(self, **values: Any) -> Select[T]:
         """Equality conditions by attribute name: ``filter_by(name="Ann")``."""
@@ -291,6 +343,8 @@ class Select(Generic[T]):
                 raise QueryError(f"group_by() takes columns, got {term!r}")
             parts.append(term)
         new = self._copy()
+        for part in parts:
+            new._adopt_table(part, "group_by")
         new.group_terms = self.group_terms + tuple(parts)
         return new
 
@@ -298,13 +352,16 @@ class Select(Generic[T]):
         """Conditions on the folded rows of :meth:`group_by`."""
         if not conditions:
             return self
+        for condition in conditions:
+            require_condition(condition, "having()")
         new = self._copy()
         parts = ((self.having_clause,) if self.having_clause is not None else ()) + conditions
         new.having_clause = and_(*parts)
         return new
 
     def __repr__(self) -> str:
-        return f"<Select from {self.table.name} where={self.where_clause!r}>"
+        name = self._table.name if self._table is not None else "?"
+        return f"<Select from {name} where={self.where_clause!r}>"
 
 
 @overload
@@ -375,28 +432,61 @@ class Insert:
         return self.values(list(rows))
 
 
+#: Column type -> the expression types an UPDATE may store in it (engines cast
+#: them on assignment, exactly). A float expression never lands in an int column.
+_ASSIGNABLE: dict[type, tuple[type, ...]] = {
+    float: (float, int, Decimal),
+    Decimal: (Decimal, int),
+}
+
+
+def _check_same_table(table: TableSchema, expr: Expression, where: str) -> None:
+    for node in expr.walk():
+        if isinstance(node, ColumnRef) and node.table is not table and node.table != table:
+            raise UnsupportedOperationError(
+                f"{where}: {node.describe()} belongs to table {node.table.name!r}, not "
+                f"{table.name!r}: statements over several tables are not supported yet"
+            )
+
+
+def _write_conditions(table: TableSchema, conditions: tuple[Any, ...], where: str) -> None:
+    for condition in conditions:
+        _check_same_table(table, require_condition(condition, where), where)
+
+
 def _assignment(entity: Any, key: str, value: Any) -> tuple[str, Expression]:
     ref = _attribute(entity, key, "values()")
     if ref.column.primary_key:
         raise QueryError(f"{ref.describe()}: the primary key cannot be changed by update()")
     if isinstance(value, Expression):
         expr = value
-        if expr.type is not None and ref.type is not None and expr.type is not ref.type:
-            if not (ref.type is float and expr.type in (int, float)):
-                if not (ref.type in (int, float) and expr.type in (int, float)):
-                    raise QueryError(
-                        f"{ref.describe()}: cannot assign {expr.describe()} "
-                        f"({expr.type.__name__}) to a {ref.type.__name__} column"
-                    )
+        _check_same_table(entity.__table__, expr, "update().values()")
+        if expr.type is not None and expr.type not in _ASSIGNABLE.get(ref.type, (ref.type,)):
+            hint = "; use // for a whole number" if ref.type is int and expr.type is float else ""
+            raise QueryError(
+                f"{ref.describe()}: cannot assign {expr.describe()} "
+                f"({expr.type.__name__}) to a {ref.type.__name__} column{hint}"
+            )
         return ref.column.name, expr
+    # A plain value is checked as assigning it to an instance would check it
+    # (nullability, strict, validators): the same ValidationError either way.
+    column = getattr(entity, "__columns__", {}).get(key)
+    if column is not None:
+        return ref.column.name, Literal(column.validate(value, entity.__name__), ref.type)
     if value is None:
         if not ref.column.nullable:
-            raise QueryError(f"{ref.describe()}: NULL is not allowed (nullable=False)")
+            raise ValidationError(
+                f"{ref.describe()}: None is not allowed (nullable=False)",
+                table_name=ref.table.name,
+                column_name=key,
+            )
         return ref.column.name, Literal(None, ref.type)
     try:
         converted = convert_value(value, ref.type)
     except ConversionFailure as exc:
-        raise QueryError(f"{ref.describe()}: {exc.reason}") from None
+        raise ValidationError(
+            f"{ref.describe()}: {exc.reason}", table_name=ref.table.name, column_name=key
+        ) from None
     return ref.column.name, Literal(converted, ref.type)
 
 
@@ -418,6 +508,7 @@ class Update:
 
     def where(self, *conditions: Any) -> Update:
         """Restrict the rows changed (no where: every row)."""
+        _write_conditions(self.table, conditions, "update().where()")
         parts = ((self.where_clause,) if self.where_clause is not None else ()) + conditions
         return Update(self.entity, and_(*parts) if parts else None, self.assignments)
 
@@ -454,6 +545,7 @@ class Delete:
 
     def where(self, *conditions: Any) -> Delete:
         """Restrict the rows removed (no where: every row)."""
+        _write_conditions(self.table, conditions, "delete().where()")
         parts = ((self.where_clause,) if self.where_clause is not None else ()) + conditions
         return Delete(self.entity, and_(*parts) if parts else None)
 

@@ -22,10 +22,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
-import orjson
+import msgpack
 
 from pytuck.engines.base import Capabilities, Engine, EngineTransaction, register_engine
-from pytuck.engines.memory.executor import compile_condition, compile_value, run_select
+from pytuck.engines.memory.executor import compile_assignment, compile_condition, run_select
 from pytuck.engines.memory.indexes import SortedIndex
 from pytuck.engines.memory.planner import candidate_keys
 from pytuck.engines.memory.store import TableStore
@@ -43,21 +43,29 @@ from pytuck.query.statements import Delete, Select, Update
 from pytuck.schema import TableSchema
 from pytuck.types import is_json_type
 
-__all__ = ["MemoryEngine", "MemoryTransaction", "copy_document"]
+__all__ = ["MemoryEngine", "MemoryTransaction", "encode_document", "decode_document"]
 
 _ABSENT = object()
 Row = dict[str, Any]
 
 
-def copy_document(value: Any) -> Any:
-    """An independent copy of a JSON document, so callers cannot mutate stored data."""
-    if value is None:
-        return None
-    if isinstance(value, list) and all(
-        isinstance(item, (str, int, float, bool)) or item is None for item in value
-    ):
-        return list(value)
-    return orjson.loads(orjson.dumps(value))
+def encode_document(value: Any) -> bytes | None:
+    """The stored form of a JSON document: its msgpack bytes (None stays None).
+
+    Committed rows hold documents encoded, for two reasons: a reader always
+    gets a fresh copy, so no caller can mutate stored data; and rows made of
+    atomic values only are not tracked by Python's cyclic garbage collector,
+    so a large table costs nothing at each full collection (perf-facts.md,
+    section 2: the collector's surcharge grows with the heap).
+    """
+    # msgpack, not orjson: orjson over-allocates its output buffer, which costs
+    # ~1.5 µs per document once results are kept (measured), msgpack ~0.25 µs.
+    return None if value is None else msgpack.packb(value)
+
+
+def decode_document(stored: bytes | None) -> Any:
+    """The JSON document of a stored value (a new object on every call)."""
+    return None if stored is None else msgpack.unpackb(stored)
 
 
 class _Overlay:
@@ -153,7 +161,7 @@ class MemoryTransaction(EngineTransaction):
         if not json_columns:
             return tuple(row[name] for name in store.schema.column_names)
         return tuple(
-            copy_document(row[name]) if name in json_columns else row[name]
+            decode_document(row[name]) if name in json_columns else row[name]
             for name in store.schema.column_names
         )
 
@@ -180,10 +188,8 @@ class MemoryTransaction(EngineTransaction):
             store = self._store(statement.table)
             walked = self._index_walk(store, statement)
             if walked is not None:
-                result = run_select(statement, walked, presorted=True)
-            else:
-                result = run_select(statement, self._rows(store, statement.where_clause))
-            return self._copy_documents(statement, result)
+                return run_select(statement, walked, presorted=True)
+            return run_select(statement, self._rows(store, statement.where_clause))
 
     def _index_walk(self, store: TableStore, statement: Select[Any]) -> list[Row] | None:
         # ORDER BY one sorted-indexed column with a LIMIT: walk the index in
@@ -220,21 +226,6 @@ class MemoryTransaction(EngineTransaction):
                     break
         return picked
 
-    def _copy_documents(self, statement: Select[Any], rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        positions = [
-            i for i, column in enumerate(statement.columns)
-            if column.type is not None and is_json_type(column.type)
-        ]
-        if not positions or not rows:
-            return rows
-        copied = []
-        for row in rows:
-            values = list(row)
-            for i in positions:
-                values[i] = copy_document(values[i])
-            copied.append(tuple(values))
-        return copied
-
     def get(self, table: TableSchema, pk: Any) -> tuple[Any, ...] | None:
         """The visible row with key ``pk``, or None."""
         with self.engine.lock:
@@ -262,7 +253,7 @@ class MemoryTransaction(EngineTransaction):
             for given in rows:
                 row = {name: given.get(name) for name in names}
                 for name in json_columns:
-                    row[name] = copy_document(row[name])
+                    row[name] = encode_document(row[name])
                 pk = row[key]
                 if pk is None:
                     if not autoincrement:
@@ -303,7 +294,7 @@ class MemoryTransaction(EngineTransaction):
                 self._check_conflict(store, pk)
             row = dict(current)
             for name, value in values.items():
-                row[name] = copy_document(value) if name in json_columns else value
+                row[name] = encode_document(value) if name in json_columns else value
             self._check_row(store, overlay, pk, row)
             self._set(store, overlay, pk, row, fresh=False)
             count += 1
@@ -339,7 +330,10 @@ class MemoryTransaction(EngineTransaction):
             self._check_open()
             store = self._store(statement.table)
             key = store.primary_key
-            setters = [(name, compile_value(expr)) for name, expr in statement.assignments]
+            setters = [
+                (name, compile_assignment(expr, store.schema.column(name).type))
+                for name, expr in statement.assignments
+            ]
             changes = []
             for row in self._matching(store, statement.where_clause):
                 changes.append((row[key], {name: fn(row) for name, fn in setters}))

@@ -18,6 +18,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+import msgpack
 import orjson
 
 from pytuck.engines.memory.indexes import order_key_for
@@ -39,8 +40,9 @@ from pytuck.query.expressions import (
     Ordering,
 )
 from pytuck.query.statements import Select
+from pytuck.types import is_json_type
 
-__all__ = ["compile_value", "compile_condition", "run_select", "like_regex"]
+__all__ = ["compile_value", "compile_assignment", "compile_condition", "run_select", "like_regex"]
 
 Row = dict[str, Any]
 RowFn = Callable[[Row], Any]
@@ -94,7 +96,7 @@ def _compile_comparison(expr: Comparison) -> RowFn:
     key = _normalizer(expr.left, expr.right)
     if isinstance(expr.right, Literal) and expr.right.value is not None:
         constant = expr.right.value if key is None else key(expr.right.value)
-        if isinstance(expr.left, ColumnRef):
+        if isinstance(expr.left, ColumnRef) and not is_json_type(expr.left.type):
             name = expr.left.name
             if key is None:
 
@@ -212,9 +214,22 @@ def _arith(op: str, a: Any, b: Any, result_type: type | None) -> Any:
         return None  # division by zero is NULL on every engine
     if op == "truediv":
         return float(a) / float(b)
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        quotient, remainder = _floor_divmod_decimal(Decimal(a), Decimal(b))
+        return quotient if op == "floordiv" else remainder
     if op == "floordiv":
         return a // b
     return a % b
+
+
+def _floor_divmod_decimal(a: Decimal, b: Decimal) -> tuple[Decimal, Decimal]:
+    # Decimal's // and % truncate toward zero; the contract's // floors, as
+    # int and float do, and % keeps a == b * (a // b) + a % b.
+    quotient, remainder = a // b, a % b
+    if remainder and (remainder < 0) != (b < 0):
+        quotient -= 1
+        remainder += b
+    return quotient, remainder
 
 
 def _compile_arithmetic(expr: Arithmetic) -> RowFn:
@@ -265,6 +280,16 @@ def _compile_bool(expr: BoolOp) -> RowFn:
 def compile_value(expr: Expression) -> RowFn:
     """A function of one row that computes ``expr`` (None for NULL/unknown)."""
     if isinstance(expr, ColumnRef):
+        if expr.type is not None and is_json_type(expr.type):
+            # Stored rows hold JSON documents encoded (see engine.encode_document).
+            name = expr.name
+            loads = msgpack.unpackb
+
+            def document(row: Row) -> Any:
+                stored = row[name]
+                return None if stored is None else loads(stored)
+
+            return document
         return operator.itemgetter(expr.name)
     if isinstance(expr, Literal):
         value = expr.value
@@ -306,6 +331,30 @@ def compile_value(expr: Expression) -> RowFn:
     raise UnsupportedOperationError(
         f"the memory engine cannot evaluate {type(expr).__name__} nodes yet"
     )
+
+
+def compile_assignment(expr: Expression, target: type) -> RowFn:
+    """:func:`compile_value` for the right side of an UPDATE's ``SET column = expr``.
+
+    The value is stored as the column's type, as SQL engines cast on
+    assignment: an int or Decimal expression written into a float column
+    gives a float, an int one into a Decimal column a Decimal (DESIGN.md,
+    Types: values come back as the column's Python type).
+    """
+    fn = compile_value(expr)
+    cast: Callable[[Any], Any] | None = None
+    if target is float and expr.type is not float:
+        cast = float
+    elif target is Decimal and expr.type is int:
+        cast = Decimal
+    if cast is None:
+        return fn
+
+    def assigned(row: Row) -> Any:
+        value = fn(row)
+        return None if value is None else cast(value)
+
+    return assigned
 
 
 def compile_condition(expr: Expression | None) -> Callable[[Row], bool] | None:
@@ -515,11 +564,31 @@ def run_select(statement: Select[Any], rows: Iterable[Row], presorted: bool = Fa
         return output[start:stop]
     window = selected[start:stop]
     if all(isinstance(c, ColumnRef) for c in columns):
-        pick = operator.itemgetter(*(c.name for c in columns))  # type: ignore[attr-defined]
-        if len(columns) == 1:
-            return [(pick(row),) for row in window]
-        return [pick(row) for row in window]
+        project = column_projection(tuple(
+            (c.name, c.type is not None and is_json_type(c.type))  # type: ignore[attr-defined]
+            for c in columns
+        ))
+        return list(map(project, window))
     return [tuple(g(row) for g in getters) for row in window]
+
+
+@lru_cache(maxsize=512)
+def column_projection(columns: tuple[tuple[str, bool], ...]) -> Callable[[Row], tuple[Any, ...]]:
+    """A function building the output tuple of one stored row, generated once per column list.
+
+    ``columns`` holds (stored name, is a JSON document) pairs. Documents are
+    decoded from their stored bytes. Names enter the generated source only
+    through ``repr``, which always yields a valid string literal.
+    """
+    parts = []
+    for name, is_document in columns:
+        if is_document:
+            parts.append(f"(None if (v := row[{name!r}]) is None else loads(v))")
+        else:
+            parts.append(f"row[{name!r}]")
+    source = f"lambda row: ({', '.join(parts)},)"
+    project: Callable[[Row], tuple[Any, ...]] = eval(source, {"loads": msgpack.unpackb})  # noqa: S307
+    return project
 
 
 def _run_grouped(statement: Select[Any], rows: Iterable[Row]) -> list[tuple[Any, ...]]:

@@ -1,0 +1,38 @@
+"""The README's first command: ``python -m pytuck demo`` works and tells the truth."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+from pytuck import Storage
+from pytuck.cli import run_demo
+
+
+def test_demo_on_memory_engine_reports_each_step(tmp_path: Path) -> None:
+    out = io.StringIO()
+    run_demo(tmp_path, engine="memory", out=out)
+    text = out.getvalue()
+    assert "1961  Solaris" in text
+    assert "1968  A Wizard of Earthsea" in text
+    assert "rolled back: Solaris is 1962 again, 4 books" in text
+    assert "Lem's books now: Solaris, The Cyberiad" in text
+
+
+def test_demo_command_runs_on_default_engine_and_keeps_its_file(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytuck", "demo", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "rolled back" in result.stdout
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("demo")]
+    assert files, result.stdout
+    reopened = Storage(files[0])
+    try:
+        assert sorted(reopened.table_names()) == ["authors", "books"]
+    finally:
+        reopened.close()
