@@ -36,7 +36,7 @@ from pytuck.errors import (
 from pytuck.model.base import Model
 from pytuck.model.column import Column
 from pytuck.model.relationship import Relationship
-from pytuck.query.expressions import BoolOp as BinaryExpression
+from pytuck.query.expressions import ColumnElement as BinaryExpression
 from pytuck.query.expressions import and_, literal, not_, or_
 from pytuck.query.functions import func
 from pytuck.query.query import Query

@@ -47,20 +47,30 @@ _targets: dict[int, Any] = {}
 
 
 def _arity(fn: Callable[..., Any]) -> int:
+    """How many arguments to pass: 2 when the listener wants the session too.
+
+    A listener gets the session when it has two required positional
+    parameters, or a parameter named ``session``; ``def f(user, extra=None)``
+    gets only the instance, as in Pytuck 1.x.
+    """
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
         return 2
-    count = 0
+    required = 0
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    index = 0
     for parameter in signature.parameters.values():
         if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
             return 2
-        if parameter.kind in (
-            inspect.Parameter.POSITIONAL_ONLY,
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-        ):
-            count += 1
-    return count
+        if parameter.kind not in positional:
+            continue
+        if index >= 1 and parameter.name == "session":
+            return 2
+        if parameter.default is inspect.Parameter.empty:
+            required += 1
+        index += 1
+    return required
 
 
 def _check(target: Any, name: str) -> None:

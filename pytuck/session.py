@@ -20,10 +20,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
-from pytuck import events
+from pytuck import events, unit_of_work
 from pytuck.engines.base import EngineTransaction
 from pytuck.errors import (
-    ConflictError,
     DetachedInstanceError,
     QueryError,
     RecordNotFoundError,
@@ -39,10 +38,11 @@ from pytuck.model.state import (
     STATE_ATTR,
     TRANSIENT,
     InstanceState,
+    state_of,
 )
 from pytuck.query.expressions import ColumnRef, Expression, FunctionCall, Label
 from pytuck.query.query import Query
-from pytuck.query.result import CursorResult, Result, Row, row_class
+from pytuck.query.result import CursorResult, Result, Row, ScalarResult, row_class
 from pytuck.query.statements import Delete, Entity, Insert, Select, Update, select
 from pytuck.storage import Storage
 
@@ -50,14 +50,6 @@ __all__ = ["Session"]
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
-
-
-def _state(instance: Any) -> InstanceState:
-    try:
-        state: InstanceState = instance.__dict__[STATE_ATTR]
-    except (AttributeError, KeyError):
-        raise QueryError(f"{instance!r} is not an instance of a pytuck model") from None
-    return state
 
 
 class _Savepoint:
@@ -104,7 +96,7 @@ class Session:
         self._removed: list[Any] = []  # flushed deletes of this transaction
         self._savepoints: list[_Savepoint] = []
         self._flushing = False
-        self._closed = False
+        self._in_block = False
         # Bumped at each commit: instances whose values were read in an
         # earlier transaction are refreshed when their row is loaded again
         # (SQLAlchemy's expire_on_commit, without making them unreadable).
@@ -118,8 +110,6 @@ class Session:
         events.dispatch(type(self), name, self)
 
     def _transaction(self) -> EngineTransaction:
-        if self._closed:
-            raise TransactionError("this session is closed; open a new Session")
         if self._tx is None:
             self._tx = self.engine.begin()
         return self._tx
@@ -144,7 +134,7 @@ class Session:
             TransactionError: the instance belongs to another open session.
         """
         self._check_writable()
-        state = _state(instance)
+        state = state_of(instance)
         if state.session is self:
             if state.status == DELETED and id(instance) in self._deleted:
                 del self._deleted[id(instance)]
@@ -181,7 +171,7 @@ class Session:
     def delete(self, instance: Any) -> None:
         """Mark an instance for deletion at the next flush (a pending one is just dropped)."""
         self._check_writable()
-        state = _state(instance)
+        state = state_of(instance)
         if state.session is not self:
             if state.status in (PERSISTENT, DETACHED) and state.key is not None:
                 self.add(instance)
@@ -205,14 +195,14 @@ class Session:
         """Mark ``key`` changed, e.g. after editing a list or dict column in place."""
         if key not in type(instance).__columns__:
             raise QueryError(f"{type(instance).__name__} has no column {key!r}")
-        state = _state(instance)
+        state = state_of(instance)
         state.modified.add(key)
         if state.session is self:
             self._note_dirty(instance)
 
     def expunge(self, instance: Any) -> None:
         """Remove an instance from the session without touching the database."""
-        state = _state(instance)
+        state = state_of(instance)
         if state.session is not self:
             return
         self._new.pop(id(instance), None)
@@ -235,6 +225,21 @@ class Session:
         for bucket in self._identity.values():
             yield from bucket.values()
         yield from self._deleted.values()
+
+    @property
+    def new(self) -> list[Any]:
+        """Instances added and not flushed yet."""
+        return list(self._new.values())
+
+    @property
+    def dirty(self) -> list[Any]:
+        """Stored instances with assigned, unflushed changes."""
+        return [i for i in self._dirty.values() if i.__dict__[STATE_ATTR].modified]
+
+    @property
+    def deleted(self) -> list[Any]:
+        """Instances marked for deletion and not flushed yet."""
+        return list(self._deleted.values())
 
     def __contains__(self, instance: Any) -> bool:
         state = instance.__dict__.get(STATE_ATTR)
@@ -282,6 +287,8 @@ class Session:
     def _populate(self, instance: Any, values: Sequence[Any]) -> None:
         data = instance.__dict__
         data.update(zip(type(instance).__attr_keys__, values))
+        for key in type(instance).__relationships__:
+            data.pop(key, None)  # loaded relationships reload with the row
         state = data[STATE_ATTR]
         state.expired = False
         state.epoch = self._epoch
@@ -320,7 +327,7 @@ class Session:
         Raises:
             RecordNotFoundError: its row no longer exists.
         """
-        state = _state(instance)
+        state = state_of(instance)
         if state.session is not self:
             raise DetachedInstanceError(f"{instance!r} is not in this session; add it first")
         if state.key is None:
@@ -336,7 +343,7 @@ class Session:
         self._dirty.pop(id(instance), None)
 
     def _load_expired(self, instance: Any) -> None:
-        state = _state(instance)
+        state = state_of(instance)
         row = self._transaction().get(type(instance).__table__, state.key)
         if row is None:
             self.expunge(instance)
@@ -353,10 +360,12 @@ class Session:
         Only whole-instance expiry is tracked: ``attribute_names`` is accepted for
         SQLAlchemy compatibility and expires the whole instance.
         """
-        state = _state(instance)
+        state = state_of(instance)
         if state.session is not self or state.status != PERSISTENT:
             return
         for key in type(instance).__columns__:
+            instance.__dict__.pop(key, None)
+        for key in type(instance).__relationships__:
             instance.__dict__.pop(key, None)
         state.expired = True
         state.modified.clear()
@@ -376,7 +385,7 @@ class Session:
         attributes given to its constructor or assigned are copied, so
         ``merge(User(id=2, name="Bo"))`` leaves the other columns as stored.
         """
-        state = _state(instance)
+        state = state_of(instance)
         if state.session is self:
             return instance
         model = type(instance)
@@ -421,9 +430,9 @@ class Session:
         token = tx.savepoint()
         undo: list[Any] = []
         try:
-            self._flush_inserts(tx, undo)
-            self._flush_updates(tx, undo)
-            self._flush_deletes(tx, undo)
+            unit_of_work.flush_inserts(self, tx, undo)
+            unit_of_work.flush_updates(self, tx, undo)
+            unit_of_work.flush_deletes(self, tx, undo)
         except BaseException:
             tx.rollback_to(token)
             for step in reversed(undo):
@@ -433,163 +442,6 @@ class Session:
             self._flushing = False
             tx.release(token)
         self._dispatch("after_flush")
-
-    def _flush_inserts(
-        self,
-        tx: EngineTransaction,
-        undo: list[Any],
-        pending: list[Any] | None = None,
-        row_events: bool = True,
-    ) -> None:
-        if pending is None:
-            pending = list(self._new.values())
-        if not pending:
-            return
-        if row_events:
-            for instance in pending:
-                events.dispatch(type(instance), "before_insert", instance, self)
-        groups: dict[Any, list[Any]] = {}
-        for instance in pending:
-            groups.setdefault(type(instance), []).append(instance)
-        for model, instances in groups.items():
-            rows = []
-            assigned = []
-            key_attr = model.__key_attr__
-            for instance in instances:
-                data = instance.__dict__
-                for key, column in model.__columns__.items():
-                    if data.get(key) is None and not column.nullable and not column.primary_key:
-                        raise ValidationError(
-                            f"{model.__name__}.{key}: a value is required (nullable=False)",
-                            table_name=model.__table__.name,
-                            column_name=key,
-                        )
-                rows.append({stored: data.get(key) for stored, key in model.__stored_keys__})
-                assigned.append(data.get(key_attr) is None)
-            keys = tx.insert(model.__table__, rows)
-            bucket = self._identity.setdefault(model, {})
-            for instance, pk, was_assigned in zip(instances, keys, assigned):
-                data = instance.__dict__
-                data[key_attr] = pk
-                state = data[STATE_ATTR]
-                state.key = pk
-                state.status = PERSISTENT
-                state.epoch = self._epoch
-                state.modified.clear()
-                bucket[pk] = instance
-                del self._new[id(instance)]
-                self._inserted.append((instance, was_assigned))
-
-                def revert(instance: Any = instance, was_assigned: bool = was_assigned) -> None:
-                    self._unflush_insert(instance, was_assigned)
-                    self._new[id(instance)] = instance
-                    instance.__dict__[STATE_ATTR].status = PENDING
-                    instance.__dict__[STATE_ATTR].session = self
-                    self._inserted.pop()
-
-                undo.append(revert)
-        if row_events:
-            for instance in pending:
-                events.dispatch(type(instance), "after_insert", instance, self)
-
-    def _unflush_insert(self, instance: Any, was_assigned: bool) -> None:
-        model = type(instance)
-        state = instance.__dict__[STATE_ATTR]
-        bucket = self._identity.get(model, {})
-        if bucket.get(state.key) is instance:
-            del bucket[state.key]
-        if was_assigned:
-            instance.__dict__[model.__key_attr__] = None
-        state.key = None
-        state.status = TRANSIENT
-        state.session = None
-
-    def _flush_updates(self, tx: EngineTransaction, undo: list[Any]) -> None:
-        if not self._dirty:
-            return
-        dirty = [i for i in self._dirty.values() if i.__dict__[STATE_ATTR].modified]
-        for instance in dirty:
-            events.dispatch(type(instance), "before_update", instance, self)
-        groups: dict[Any, list[Any]] = {}
-        for instance in dirty:
-            groups.setdefault(type(instance), []).append(instance)
-        for model, instances in groups.items():
-            columns = model.__columns__
-            changes = []
-            for instance in instances:
-                state = instance.__dict__[STATE_ATTR]
-                values = {}
-                for key in state.modified:
-                    column = columns[key]
-                    value = instance.__dict__.get(key)
-                    if value is None and not column.nullable and not column.primary_key:
-                        raise ValidationError(
-                            f"{model.__name__}.{key}: None is not allowed (nullable=False)",
-                            table_name=model.__table__.name,
-                            column_name=key,
-                        )
-                    values[column.name or key] = value
-                changes.append((state.key, values))
-            if tx.update_rows(model.__table__, changes) < len(changes):
-                self._raise_vanished(tx, model, changes)
-        for instance in dirty:
-            state = instance.__dict__[STATE_ATTR]
-            modified = set(state.modified)
-            state.modified.clear()
-            del self._dirty[id(instance)]
-
-            def revert(instance: Any = instance, modified: set[str] = modified) -> None:
-                instance.__dict__[STATE_ATTR].modified |= modified
-                self._dirty[id(instance)] = instance
-
-            undo.append(revert)
-        self._dirty.clear()
-        for instance in dirty:
-            events.dispatch(type(instance), "after_update", instance, self)
-
-    @staticmethod
-    def _raise_vanished(tx: EngineTransaction, model: Any, changes: list[Any]) -> None:
-        # A changed instance whose row is gone: another transaction deleted it.
-        # Writing nothing silently would lose the change, so it is a conflict
-        # (SQLAlchemy raises StaleDataError here).
-        table = model.__table__
-        for key, _values in changes:
-            if tx.get(table, key) is None:
-                raise ConflictError(
-                    f"{table.name}: row {key!r} was deleted by another transaction, "
-                    f"so this {model.__name__} cannot be updated; roll back and retry",
-                    table_name=table.name,
-                    pk=key,
-                )
-
-    def _flush_deletes(self, tx: EngineTransaction, undo: list[Any]) -> None:
-        if not self._deleted:
-            return
-        doomed = list(self._deleted.values())
-        for instance in doomed:
-            events.dispatch(type(instance), "before_delete", instance, self)
-        groups: dict[Any, list[Any]] = {}
-        for instance in doomed:
-            groups.setdefault(type(instance), []).append(instance)
-        for model, instances in groups.items():
-            tx.delete_rows(model.__table__, [i.__dict__[STATE_ATTR].key for i in instances])
-        for instance in doomed:
-            state = instance.__dict__[STATE_ATTR]
-            bucket = self._identity.get(type(instance), {})
-            if bucket.get(state.key) is instance:
-                del bucket[state.key]
-            del self._deleted[id(instance)]
-            self._removed.append(instance)
-
-            def revert(instance: Any = instance) -> None:
-                state = instance.__dict__[STATE_ATTR]
-                self._identity.setdefault(type(instance), {})[state.key] = instance
-                self._deleted[id(instance)] = instance
-                self._removed.pop()
-
-            undo.append(revert)
-        for instance in doomed:
-            events.dispatch(type(instance), "after_delete", instance, self)
 
     # --- ending transactions -----------------------------------------------
     def commit(self) -> None:
@@ -645,7 +497,7 @@ class Session:
         # transient again. Rows deleted since the mark exist again.
         while len(self._inserted) > inserted:
             instance, was_assigned = self._inserted.pop()
-            self._unflush_insert(instance, was_assigned)
+            unit_of_work.unflush_insert(self, instance, was_assigned)
         while len(self._removed) > removed:
             instance = self._removed.pop()
             state = instance.__dict__[STATE_ATTR]
@@ -654,9 +506,11 @@ class Session:
             self._identity.setdefault(type(instance), {})[state.key] = instance
 
     def close(self) -> None:
-        """Roll back anything uncommitted and detach every instance (they keep their values)."""
-        if self._closed:
-            return
+        """Roll back anything uncommitted and detach every instance (they keep their values).
+
+        The session may be used again afterwards; it starts empty, as after
+        ``Session(storage)``.
+        """
         if self._tx is not None or self._new or self._dirty or self._deleted:
             # Unlike rollback(), nothing is expired: there is no session left
             # to reload from, and detached instances must stay readable.
@@ -669,14 +523,13 @@ class Session:
                 state.status = DETACHED
         self._identity.clear()
         self._new.clear()
-        self._closed = True
 
     def __enter__(self) -> Session:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
-            if exc_type is None and not self._closed:
+            if exc_type is None:
                 self.commit()
         finally:
             self.close()
@@ -688,13 +541,19 @@ class Session:
         Raises:
             TransactionError: a transaction block is already open.
         """
-        if self._savepoints:
-            raise TransactionError("begin() inside begin_nested(); use begin_nested()")
+        if self._savepoints or self._in_block:
+            raise TransactionError(
+                "begin() inside another begin() or begin_nested() block; "
+                "use begin_nested() for a savepoint"
+            )
+        self._in_block = True
         try:
             yield self
         except BaseException:
+            self._in_block = False
             self.rollback()
             raise
+        self._in_block = False
         self.commit()
 
     @contextmanager
@@ -756,9 +615,9 @@ class Session:
             f"execute() takes select(), insert(), update() or delete() statements, got {statement!r}"
         )
 
-    def scalars(self, statement: Select[T]) -> list[T]:
-        """Shortcut: ``execute(statement).scalars().all()``."""
-        return self._run_select(statement).scalars().all()
+    def scalars(self, statement: Select[T]) -> ScalarResult[T]:
+        """Shortcut: ``execute(statement).scalars()``."""
+        return self._run_select(statement).scalars()
 
     def scalar(self, statement: Select[Any]) -> Any:
         """Shortcut: ``execute(statement).scalar()``."""
@@ -845,62 +704,11 @@ class Session:
         Fires ``before_bulk_insert``/``after_bulk_insert`` instead of per-row
         events, as in Pytuck 1.x.
         """
-        self._check_writable()
-        if not instances:
-            return []
-        model = type(instances[0])
-        if any(type(i) is not model for i in instances):
-            raise QueryError("bulk_insert() takes instances of one model")
-        events.dispatch(model, "before_bulk_insert", list(instances), self)
-        for instance in instances:
-            state = _state(instance)
-            if state.session is not None and state.session is not self:
-                raise TransactionError(f"{instance!r} belongs to another session")
-            if state.status != PENDING:
-                state.session = self
-                state.status = PENDING
-            self._new[id(instance)] = instance
-        tx = self._transaction()
-        token = tx.savepoint()
-        undo: list[Any] = []
-        self._flushing = True
-        try:
-            self._flush_inserts(tx, undo, list(instances), row_events=False)
-        except BaseException:
-            tx.rollback_to(token)
-            for step in reversed(undo):
-                step()
-            raise
-        finally:
-            self._flushing = False
-            tx.release(token)
-        events.dispatch(model, "after_bulk_insert", list(instances), self)
-        return [model_key(i) for i in instances]
+        return unit_of_work.bulk_insert(self, instances)
 
     def bulk_update(self, instances: Sequence[Any]) -> int:
         """Write the changed columns of many stored instances now; return how many rows changed."""
-        self._check_writable()
-        if not instances:
-            return 0
-        model = type(instances[0])
-        events.dispatch(model, "before_bulk_update", list(instances), self)
-        changes = []
-        for instance in instances:
-            state = _state(instance)
-            if state.key is None:
-                raise QueryError(f"bulk_update(): {instance!r} was never stored")
-            keys = state.modified or set(model.__columns__) - {model.__primary_key__}
-            changes.append(
-                (state.key, {model.__columns__[k].name or k: instance.__dict__.get(k) for k in keys})
-            )
-        count = self._transaction().update_rows(model.__table__, changes)
-        for instance in instances:
-            state = _state(instance)
-            state.modified.clear()
-            self._dirty.pop(id(instance), None)
-        events.dispatch(model, "after_bulk_update", list(instances), self)
-        return count
-
+        return unit_of_work.bulk_update(self, instances)
 
 def _key_of(item: Any) -> str:
     if isinstance(item, Entity):

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 
 from pytuck.errors import ColumnNotFoundError, DetachedInstanceError, SchemaError, ValidationError
 from pytuck.model.column import Column
+from pytuck.model.relationship import Relationship
 from pytuck.model.state import PERSISTENT, STATE_ATTR, TRANSIENT, InstanceState
 from pytuck.query.expressions import ColumnRef
 from pytuck.schema import ROWID, ColumnSchema, TableSchema
@@ -84,6 +85,12 @@ def _declare(cls: Any, tablename: str, columns: dict[str, Column[Any]]) -> None:
         schemas.insert(0, ColumnSchema(ROWID, int, nullable=False, primary_key=True, hidden=True))
     table = TableSchema(tablename, tuple(schemas), comment=getattr(cls, "__table_comment__", None))
     cls.__columns__ = columns
+    cls.__relationships__ = tuple(
+        key
+        for klass in cls.__mro__
+        for key, value in vars(klass).items()
+        if isinstance(value, Relationship)
+    )
     cls.__primary_key__ = keys[0] if keys else None
     _bind_schema(cls, table)
 
@@ -131,6 +138,7 @@ class Model(metaclass=ModelMeta):
     __tablename__: ClassVar[str]
     __table__: ClassVar[TableSchema]
     __columns__: ClassVar[dict[str, Column[Any]]]
+    __relationships__: ClassVar[tuple[str, ...]] = ()
     __pytuck_refs__: ClassVar[dict[str, ColumnRef[Any]]]
     __primary_key__: ClassVar[str | None]
     __key_attr__: ClassVar[str]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from pytuck.errors import SchemaError, ValidationError
+from pytuck.errors import SchemaError, TypeConversionError, ValidationError
 from pytuck.query.expressions import ColumnRef
 from pytuck.schema import INDEX_KINDS, ColumnSchema
 from pytuck.types import SUPPORTED_TYPES, ConversionFailure, convert_value, converter_for
@@ -154,8 +154,12 @@ class Column(Generic[T]):
         try:
             converted = self._convert(value, self.strict)
         except ConversionFailure as exc:
-            raise ValidationError(
-                f"{owner}.{self.key}: {exc.reason}", table_name=owner, column_name=self.key
+            raise TypeConversionError(
+                f"{owner}.{self.key}: {exc.reason}",
+                value=value,
+                target_type=self.type,
+                table_name=owner,
+                column_name=self.key,
             ) from None
         for check in self.validators:
             try:

@@ -100,12 +100,12 @@ class Relationship:
             )
         target = self.resolve_target()
         if self.is_many_to_one():
-            value = instance.__dict__.get(self.foreign_key)
+            value = getattr(instance, self.foreign_key)  # reloads an expired instance
             loaded: Any = None if value is None else runner.get(target, value)
             if self.uselist:
                 loaded = [] if loaded is None else [loaded]
         else:
-            key = instance.__dict__.get(owner.__key_attr__)  # type: ignore[attr-defined]
+            key = getattr(instance, owner.__key_attr__)  # type: ignore[attr-defined]
             if key is None:
                 loaded = []
             else:

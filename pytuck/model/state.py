@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["InstanceState", "TRANSIENT", "PENDING", "PERSISTENT", "DELETED", "DETACHED", "STATE_ATTR"]
+from pytuck.errors import QueryError
+
+__all__ = [
+    "state_of","InstanceState", "TRANSIENT", "PENDING", "PERSISTENT", "DELETED", "DETACHED", "STATE_ATTR"]
 
 #: Not in any session, never stored.
 TRANSIENT = "transient"
@@ -49,3 +52,16 @@ class InstanceState:
         self.documents: dict[str, Any] | None = None
         self.expired = False
         self.epoch = epoch
+
+
+def state_of(instance: Any) -> InstanceState:
+    """The session bookkeeping of a model instance.
+
+    Raises:
+        QueryError: ``instance`` is not an instance of a pytuck model.
+    """
+    try:
+        state: InstanceState = instance.__dict__[STATE_ATTR]
+    except (AttributeError, KeyError, TypeError):
+        raise QueryError(f"{instance!r} is not an instance of a pytuck model") from None
+    return state

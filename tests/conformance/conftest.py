@@ -17,6 +17,8 @@ from pytuck import Column, Storage, declarative_base
 #: Engines the whole suite runs on. Add one line per engine.
 ENGINES: list[str] = [
     "memory",
+    "binary",
+    "json",
 ]
 
 #: File suffix per engine for engines that store into a file.

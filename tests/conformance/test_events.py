@@ -248,3 +248,32 @@ def test_session_event_listener_gets_the_session(storage: Any, User: Any) -> Non
         session.add(User(name="Ann"))
         session.commit()
         assert seen == [session]
+
+
+def test_listener_with_an_optional_second_parameter_gets_only_the_instance(
+    storage: Any, User: Any  # noqa: N803
+) -> None:
+    seen: list[Any] = []
+
+    def stamp(user: Any, extra: Any = "unset") -> None:
+        seen.append(extra)
+
+    event.listen(User, "before_insert", stamp)
+    with Session(storage) as session:
+        session.add(User(name="Ann"))
+    assert seen == ["unset"]
+
+
+def test_listener_with_a_second_parameter_named_session_gets_the_session(
+    storage: Any, User: Any  # noqa: N803
+) -> None:
+    seen: list[Any] = []
+
+    def stamp(user: Any, session: Any = None) -> None:
+        seen.append(session)
+
+    event.listen(User, "before_insert", stamp)
+    with Session(storage) as session:
+        session.add(User(name="Ann"))
+        session.flush()
+        assert seen == [session]

@@ -13,7 +13,6 @@ import pytest
 
 from pytuck import (
     DetachedInstanceError,
-    PytuckError,
     RecordNotFoundError,
     Session,
     TransactionError,
@@ -276,11 +275,16 @@ def test_close_detaches_instances_with_their_values(storage: Any, User: Any, peo
     assert ann not in session and ann.city == "Oslo"
 
 
-def test_closed_session_refuses_work(storage: Any, User: Any) -> None:
+def test_closed_session_can_be_used_again_and_starts_empty(storage: Any, User: Any) -> None:  # noqa: N803
     session = Session(storage)
+    ann = User(name="Ann")
+    session.add(ann)
     session.close()
-    with pytest.raises(PytuckError):
-        session.query(User).all()
+    assert ann not in session
+    session.add(User(name="Bob"))
+    session.commit()
+    assert [u.name for u in session.query(User).all()] == ["Bob"]
+    session.close()
 
 
 def test_close_twice_is_harmless(storage: Any) -> None:
@@ -369,3 +373,41 @@ def test_with_session_raises_the_commit_error_and_writes_nothing(
             session.add(User(name="Copy", email="ann@x.io"))
     with Session(storage) as session:
         assert session.query(User).count() == 6
+
+
+def test_begin_inside_begin_raises_and_commits_nothing(storage: Any, User: Any) -> None:  # noqa: N803
+    session = Session(storage)
+    with pytest.raises(TransactionError):
+        with session.begin():
+            session.add(User(name="Ann"))
+            with session.begin():
+                pass
+    session.close()
+    assert committed_count(storage, User) == 0
+
+
+def test_session_scalars_returns_a_result_with_all(storage: Any, User: Any) -> None:  # noqa: N803
+    from pytuck import select
+
+    with Session(storage) as session:
+        session.add_all([User(name="Bob"), User(name="Ann")])
+        session.flush()
+        names = session.scalars(select(User.name).order_by(User.name)).all()
+    assert names == ["Ann", "Bob"]
+
+
+def test_pending_dirty_and_deleted_collections(storage: Any, User: Any) -> None:  # noqa: N803
+    with Session(storage) as session:
+        ann, bob = User(name="Ann"), User(name="Bob")
+        session.add_all([ann, bob])
+        assert session.new == [ann, bob]
+        session.flush()
+        ann.name = "Anna"
+        session.delete(bob)
+        assert (session.new, session.dirty, session.deleted) == ([], [ann], [bob])
+
+
+def committed_count(storage: Any, model: Any) -> int:
+    """How many rows of ``model`` a fresh session sees."""
+    with Session(storage) as session:
+        return session.query(model).count()

@@ -33,6 +33,7 @@ def test_taken_unique_value_raises_at_flush(storage: Any, User: Any, people: Any
         session.flush()
     error = caught.value
     assert (error.table_name, error.column_name) == ("users", "email")
+    assert error.pk is None and error.details["value"] == "bob@x.io"
     assert "users.email" in str(error) and "bob@x.io" in str(error)
     session.close()
 

@@ -548,3 +548,13 @@ def test_aware_datetime_matches_the_same_instant_in_another_offset(
         later = session.execute(select(Sample.id).where(Sample.moment > same_instant)).scalars().all()
     assert found == [key]
     assert later == []
+
+
+def test_conversion_failure_is_a_type_conversion_error(storage: Any, User: Any) -> None:  # noqa: N803
+    from pytuck import TypeConversionError, ValidationError
+
+    with pytest.raises(TypeConversionError) as caught:
+        User(name="Ann", age="not a number")
+    assert isinstance(caught.value, ValidationError)
+    assert caught.value.value == "not a number" and caught.value.target_type is int
+    assert "User.age" in str(caught.value)

@@ -30,6 +30,7 @@ from pytuck.engines.memory.indexes import SortedIndex
 from pytuck.engines.memory.planner import candidate_keys
 from pytuck.engines.memory.store import TableStore
 from pytuck.errors import (
+    ConfigurationError,
     ConflictError,
     DuplicateKeyError,
     IntegrityError,
@@ -267,7 +268,7 @@ class MemoryTransaction(EngineTransaction):
                     store.next_id += 1
                 else:
                     if self._visible(store, pk) is not None:
-                        raise _duplicate(schema.name, key, pk)
+                        raise _duplicate(schema.name, key, pk, is_key=True)
                     if autoincrement:
                         store.reserve_key(pk)
                 self._check_row(store, overlay, pk, row)
@@ -391,7 +392,7 @@ class MemoryTransaction(EngineTransaction):
                 for pk in overlay.rows:
                     if store.versions.get(pk, 0) > self.start_sequence:
                         if pk in overlay.inserted and pk in store.rows:
-                            raise _duplicate(table_name, store.primary_key, pk)
+                            raise _duplicate(table_name, store.primary_key, pk, is_key=True)
                         self._check_conflict(store, pk)
                 for name in store.unique_columns:
                     for value, pk in overlay.unique[name].items():
@@ -418,13 +419,14 @@ class MemoryTransaction(EngineTransaction):
         self.closed = True
 
 
-def _duplicate(table: str, column: str, value: Any) -> DuplicateKeyError:
+def _duplicate(table: str, column: str, value: Any, is_key: bool = False) -> DuplicateKeyError:
     return DuplicateKeyError(
-        f"{table}.{column}: the value {value!r} is already taken (unique); "
-        "use another value, or update the existing row",
+        f"{table}.{column}: the value {value!r} is already taken "
+        f"({'primary key' if is_key else 'unique'}); use another value, or update the existing row",
         table_name=table,
         column_name=column,
-        pk=value,
+        pk=value if is_key else None,
+        details={"value": value},
     )
 
 
@@ -436,7 +438,7 @@ class MemoryEngine(Engine):
 
     def __init__(self, path: str | None = None, **options: Any) -> None:
         if options:
-            raise SchemaError(f"the memory engine takes no options, got {sorted(options)}")
+            raise ConfigurationError(f"the memory engine takes no options, got {sorted(options)}")
         self.location = path
         self.lock = threading.RLock()
         self.tables: dict[str, TableStore] = {}
