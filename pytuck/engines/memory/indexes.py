@@ -73,8 +73,9 @@ class HashIndex:
 class SortedIndex:
     """Sorted values with their primary keys, for ranges and ordering.
 
-    ``keys`` and ``pks`` are parallel lists kept in key order, so a range is
-    two bisects and a slice.
+    ``keys`` and ``pks`` are parallel lists kept in (key, primary key) order,
+    so a range is two bisects and a slice, and finding one row's entry is
+    three bisects.
     """
 
     kind = "sorted"
@@ -98,7 +99,11 @@ class SortedIndex:
             self.nulls.add(pk)
             return
         key = self._k(value)
-        position = bisect_right(self.keys, key)
+        low = bisect_left(self.keys, key)
+        high = bisect_right(self.keys, key, lo=low)
+        # Within a run of equal keys, primary keys stay sorted, so remove()
+        # finds one by bisection instead of scanning the run.
+        position = bisect_left(self.pks, pk, low, high)
         self.keys.insert(position, key)
         self.pks.insert(position, pk)
 
@@ -111,11 +116,10 @@ class SortedIndex:
         key = self._k(value)
         low = bisect_left(self.keys, key)
         high = bisect_right(self.keys, key, lo=low)
-        for position in range(low, high):
-            if self.pks[position] == pk:
-                del self.keys[position]
-                del self.pks[position]
-                return
+        position = bisect_left(self.pks, pk, low, high)
+        if position < high and self.pks[position] == pk:
+            del self.keys[position]
+            del self.pks[position]
 
     def equal(self, value: Any) -> set[Any]:
         """Keys of rows whose value equals ``value``."""
@@ -156,6 +160,6 @@ class SortedIndex:
                 self.nulls.add(pk)
             else:
                 entries.append((self._k(value), pk))
-        entries.sort(key=lambda entry: entry[0])
+        entries.sort()  # by key, then primary key (see add())
         self.keys = [entry[0] for entry in entries]
         self.pks = [entry[1] for entry in entries]
