@@ -424,23 +424,10 @@ class Session:
         self._check_writable()
         if self._flushing:
             raise TransactionError("flush() was called from inside a flush (an event listener?)")
-        tx = self._transaction()
         self._dispatch("before_flush")
-        self._flushing = True
-        token = tx.savepoint()
-        undo: list[Any] = []
-        try:
-            unit_of_work.flush_inserts(self, tx, undo)
-            unit_of_work.flush_updates(self, tx, undo)
-            unit_of_work.flush_deletes(self, tx, undo)
-        except BaseException:
-            tx.rollback_to(token)
-            for step in reversed(undo):
-                step()
-            raise
-        finally:
-            self._flushing = False
-            tx.release(token)
+        unit_of_work.write_atomically(
+            self, lambda tx, undo: unit_of_work.flush_all(self, tx, undo)
+        )
         self._dispatch("after_flush")
 
     # --- ending transactions -----------------------------------------------

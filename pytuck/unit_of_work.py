@@ -10,7 +10,7 @@ what a flush does with them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from pytuck import events
@@ -21,6 +21,8 @@ from pytuck.model.state import PENDING, PERSISTENT, STATE_ATTR, TRANSIENT, state
 
 __all__ = [
     "SessionState",
+    "write_atomically",
+    "flush_all",
     "flush_inserts",
     "flush_updates",
     "flush_deletes",
@@ -45,6 +47,38 @@ class SessionState(Protocol):
     def _transaction(self) -> EngineTransaction: ...
 
     def _check_writable(self) -> None: ...
+
+
+def write_atomically(
+    session: SessionState, work: Callable[[EngineTransaction, list[Any]], None]
+) -> None:
+    """Run ``work(tx, undo)`` inside a savepoint of the session's transaction.
+
+    ``work`` appends to ``undo`` a callable per bookkeeping change it makes.
+    If it raises, the engine goes back to the savepoint and the undo steps run
+    in reverse, so both the database and the instances are as before.
+    """
+    tx = session._transaction()
+    token = tx.savepoint()
+    undo: list[Any] = []
+    session._flushing = True
+    try:
+        work(tx, undo)
+    except BaseException:
+        tx.rollback_to(token)
+        for step in reversed(undo):
+            step()
+        raise
+    finally:
+        session._flushing = False
+        tx.release(token)
+
+
+def flush_all(session: SessionState, tx: EngineTransaction, undo: list[Any]) -> None:
+    """The three phases of a flush, in order: inserts, updates, deletes."""
+    flush_inserts(session, tx, undo)
+    flush_updates(session, tx, undo)
+    flush_deletes(session, tx, undo)
 
 
 def flush_inserts(
@@ -225,20 +259,10 @@ def bulk_insert(session: SessionState, instances: Sequence[Any]) -> list[Any]:
             state.session = session
             state.status = PENDING
         session._new[id(instance)] = instance
-    tx = session._transaction()
-    token = tx.savepoint()
-    undo: list[Any] = []
-    session._flushing = True
-    try:
-        flush_inserts(session, tx, undo, list(instances), row_events=False)
-    except BaseException:
-        tx.rollback_to(token)
-        for step in reversed(undo):
-            step()
-        raise
-    finally:
-        session._flushing = False
-        tx.release(token)
+    write_atomically(
+        session,
+        lambda tx, undo: flush_inserts(session, tx, undo, list(instances), row_events=False),
+    )
     events.dispatch(model, "after_bulk_insert", list(instances), session)
     return [model_key(i) for i in instances]
 
