@@ -657,6 +657,11 @@ def coerce_expression(value: Any, against: Expression | None = None) -> Expressi
         return value
     if isinstance(value, Ordering):
         raise QueryError(f"{value!r} is an ordering, not a value")
+    if isinstance(value, (float, Decimal)) and value != value:
+        # NaN is never stored (types.py refuses it) and engines disagree on
+        # how it compares, so a NaN operand would give engine-specific answers.
+        where = against.describe() if against is not None else "a query"
+        raise QueryError(f"{where}: NaN cannot be compared; use a number or None")
     target = against.type if against is not None else None
     if target is None or value is None:
         return Literal(value, _natural_type(value))

@@ -420,3 +420,8 @@ def test_if_on_a_condition(User: Any) -> None:  # noqa: N803
 def test_python_in_on_a_column(User: Any) -> None:  # noqa: N803
     with pytest.raises(QueryError, match=r"User\.age"):
         _ = User.age in [1, 2]
+
+
+def test_nan_operand_is_refused_when_built(User: Any) -> None:  # noqa: N803
+    with pytest.raises(QueryError, match="User.score"):
+        User.score > float("nan")  # noqa: B015 - building it must raise

@@ -15,12 +15,22 @@ from typing import Any
 __all__ = ["HashIndex", "SortedIndex", "order_key_for"]
 
 
+_UTC = dt.timezone.utc
+
+
 def _datetime_key(value: Any) -> Any:
-    # Aware values are stored in UTC; comparing them with naive values must
-    # not raise, so both are ordered on the naive UTC wall clock.
-    if value.tzinfo is not None:
-        return value.replace(tzinfo=None)
-    return value
+    # Comparing aware values with naive ones must not raise, so both are
+    # ordered on the naive UTC wall clock. Stored aware values are already in
+    # UTC, but a literal (``literal(when)``) may carry any offset: shift it,
+    # or 14:00+02:00 would sort as 14:00 instead of 12:00 UTC.
+    zone = value.tzinfo
+    if zone is None:
+        return value
+    if zone is not _UTC:
+        offset = value.utcoffset()
+        if offset:
+            return value.replace(tzinfo=None) - offset
+    return value.replace(tzinfo=None)
 
 
 def order_key_for(tp: type | None) -> Callable[[Any], Any] | None:
@@ -31,12 +41,18 @@ def order_key_for(tp: type | None) -> Callable[[Any], Any] | None:
 
 
 class HashIndex:
-    """Value -> set of primary keys, for equality and ``in_``."""
+    """Value -> set of primary keys, for equality and ``in_``.
+
+    Values are bucketed by the same key the executor compares them with
+    (:func:`order_key_for`), so an index lookup and a scan agree on which
+    values are equal (a naive and an aware datetime naming one UTC instant).
+    """
 
     kind = "hash"
 
-    def __init__(self, column: str) -> None:
+    def __init__(self, column: str, value_type: type | None = None) -> None:
         self.column = column
+        self.key = order_key_for(value_type)
         self.buckets: dict[Any, set[Any]] = {}
         self.nulls: set[Any] = set()
 
@@ -44,14 +60,18 @@ class HashIndex:
         """Record that row ``pk`` holds ``value``."""
         if value is None:
             self.nulls.add(pk)
-        else:
-            self.buckets.setdefault(value, set()).add(pk)
+            return
+        if self.key is not None:
+            value = self.key(value)
+        self.buckets.setdefault(value, set()).add(pk)
 
     def remove(self, value: Any, pk: Any) -> None:
         """Forget that row ``pk`` holds ``value``."""
         if value is None:
             self.nulls.discard(pk)
             return
+        if self.key is not None:
+            value = self.key(value)
         bucket = self.buckets.get(value)
         if bucket is not None:
             bucket.discard(pk)
@@ -60,6 +80,8 @@ class HashIndex:
 
     def equal(self, value: Any) -> set[Any]:
         """Keys of rows whose value equals ``value``."""
+        if self.key is not None:
+            value = self.key(value)
         return self.buckets.get(value, set())
 
     def rebuild(self, pairs: Iterable[tuple[Any, Any]]) -> None:
@@ -87,7 +109,7 @@ class SortedIndex:
         self.pks: list[Any] = []
         self.nulls: set[Any] = set()
         # Equality lookups come from a hash map kept alongside: cheaper than bisects.
-        self.hash = HashIndex(column)
+        self.hash = HashIndex(column, value_type)
 
     def _k(self, value: Any) -> Any:
         return self.key(value) if self.key is not None else value

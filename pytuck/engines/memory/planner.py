@@ -10,6 +10,7 @@ so the planner may over-approximate but never drop a row.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -52,10 +53,20 @@ def _column_and_constant(expr: Comparison) -> tuple[str, str, Any] | None:
     return None
 
 
+def _key_spellings(value: Any) -> tuple[Any, ...]:
+    # The executor compares datetimes on the UTC wall clock (naive read as
+    # UTC); a dict of keys tells naive from aware, so look up both spellings.
+    if isinstance(value, dt.datetime):
+        offset = value.utcoffset()
+        wall = value.replace(tzinfo=None) - (offset or dt.timedelta(0))
+        return (wall, wall.replace(tzinfo=dt.timezone.utc))
+    return (value,)
+
+
 def _lookup(table: IndexedTable, column: str, value: Any) -> set[Any] | None:
     if column == table.primary_key:
         try:
-            return {value} if value in table.rows else set()
+            return {key for key in _key_spellings(value) if key in table.rows}
         except TypeError:
             return None
     index = table.indexes.get(column)

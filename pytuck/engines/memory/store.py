@@ -41,7 +41,7 @@ class TableStore:
             if column.index == "sorted":
                 self.indexes[column.name] = SortedIndex(column.name, column.type)
             elif column.index == "hash" or column.unique:
-                self.indexes[column.name] = HashIndex(column.name)
+                self.indexes[column.name] = HashIndex(column.name, column.type)
 
     def owner_of(self, column: str, value: Any) -> set[Any]:
         """Keys of committed rows holding ``value`` in ``column`` (a unique column)."""
