@@ -27,7 +27,7 @@ import msgpack
 from pytuck.engines.base import Capabilities, Engine, EngineTransaction, register_engine
 from pytuck.engines.memory.executor import compile_assignment, compile_condition, run_select
 from pytuck.engines.memory.indexes import SortedIndex
-from pytuck.engines.memory.planner import candidate_keys
+from pytuck.engines.memory.planner import candidate_keys, plan
 from pytuck.engines.memory.store import TableStore
 from pytuck.errors import (
     ConfigurationError,
@@ -167,9 +167,10 @@ class MemoryTransaction(EngineTransaction):
         )
 
     # --- reads ---------------------------------------------------------------
-    def _rows(self, store: TableStore, where: Expression | None) -> Iterator[Row]:
+    def _rows(self, store: TableStore, keys: set[Any] | None) -> Iterator[Row]:
+        """Visible rows: committed ones (those in ``keys``, or all) plus this
+        transaction's changed rows, which the planner's keys never cover."""
         overlay = self.overlays.get(store.schema.name)
-        keys = candidate_keys(where, store)
         committed = store.rows
         if overlay is None or not overlay.rows:
             if keys is None:
@@ -190,7 +191,11 @@ class MemoryTransaction(EngineTransaction):
             walked = self._index_walk(store, statement)
             if walked is not None:
                 return run_select(statement, walked, presorted=True)
-            return run_select(statement, self._rows(store, statement.where_clause))
+            keys, exact = plan(statement.where_clause, store)
+            overlay = self.overlays.get(store.schema.name)
+            # An exact plan over committed rows only: the rows are the matches.
+            filtered = exact and keys is not None and (overlay is None or not overlay.rows)
+            return run_select(statement, self._rows(store, keys), filtered=filtered)
 
     def _index_walk(self, store: TableStore, statement: Select[Any]) -> list[Row] | None:
         # ORDER BY one sorted-indexed column with a LIMIT: walk the index in
@@ -322,7 +327,7 @@ class MemoryTransaction(EngineTransaction):
 
     def _matching(self, store: TableStore, where: Expression | None) -> list[Row]:
         matches = compile_condition(where)
-        rows = self._rows(store, where)
+        rows = self._rows(store, candidate_keys(where, store))
         return [row for row in rows if matches is None or matches(row)]
 
     def update(self, statement: Update) -> int:

@@ -535,16 +535,22 @@ def sort_items(items: list[Any], orderings: Sequence[Ordering], fns: Sequence[Ca
         items.sort(key=_sort_key(fn, ordering), reverse=ordering.descending)
 
 
-def run_select(statement: Select[Any], rows: Iterable[Row], presorted: bool = False) -> list[tuple[Any, ...]]:
+def run_select(
+    statement: Select[Any],
+    rows: Iterable[Row],
+    presorted: bool = False,
+    filtered: bool = False,
+) -> list[tuple[Any, ...]]:
     """Apply where, grouping, ordering, distinct and limit/offset; return output tuples.
 
     ``presorted`` means ``rows`` already come in the statement's order (an
-    index walk) and are already filtered.
+    index walk) and are already filtered; ``filtered`` means they are exactly
+    the rows matching the WHERE clause (an exact index plan).
     """
     columns = statement.columns
     if statement.is_aggregate:
-        return _run_grouped(statement, rows)
-    matches = compile_condition(statement.where_clause) if not presorted else None
+        return _run_grouped(statement, rows, filtered or presorted)
+    matches = compile_condition(statement.where_clause) if not (presorted or filtered) else None
     selected: list[Row] = [row for row in rows if matches(row)] if matches else list(rows)
     if statement.order_terms and not presorted:
         fns = [compile_value(o.element) for o in statement.order_terms]
@@ -591,8 +597,10 @@ def column_projection(columns: tuple[tuple[str, bool], ...]) -> Callable[[Row], 
     return project
 
 
-def _run_grouped(statement: Select[Any], rows: Iterable[Row]) -> list[tuple[Any, ...]]:
-    matches = compile_condition(statement.where_clause)
+def _run_grouped(
+    statement: Select[Any], rows: Iterable[Row], filtered: bool = False
+) -> list[tuple[Any, ...]]:
+    matches = None if filtered else compile_condition(statement.where_clause)
     selected = [row for row in rows if matches(row)] if matches else list(rows)
     groups: list[Group]
     if statement.group_terms:

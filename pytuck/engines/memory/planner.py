@@ -26,7 +26,7 @@ from pytuck.query.expressions import (
     Literal,
 )
 
-__all__ = ["candidate_keys", "IndexedTable"]
+__all__ = ["candidate_keys", "plan", "Plan", "IndexedTable"]
 
 _FLIPPED = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
 
@@ -78,20 +78,33 @@ def _lookup(table: IndexedTable, column: str, value: Any) -> set[Any] | None:
         return None
 
 
-def _plan(expr: Expression, table: IndexedTable) -> set[Any] | None:
+Plan = tuple[set[Any] | None, bool]
+_SCAN: Plan = (None, False)
+
+
+def _plan(expr: Expression, table: IndexedTable) -> Plan:
+    """(candidate keys or None for a scan, whether the keys are exactly the matches).
+
+    Exact means every committed row with a listed key satisfies ``expr`` and
+    no other row does, so the executor need not test ``expr`` again. Index
+    lookups use the comparisons the executor uses (hash and ordering keys of
+    indexes.py), and NULLs are never in a value lookup, as SQL's unknown
+    excludes them.
+    """
     if isinstance(expr, Comparison):
         found = _column_and_constant(expr)
         if found is None:
-            return None
+            return _SCAN
         column, op, value = found
         if op == "eq":
-            return _lookup(table, column, value)
+            keys = _lookup(table, column, value)
+            return (keys, keys is not None)
         index = table.indexes.get(column)
         if not isinstance(index, SortedIndex) or op == "ne":
-            return None
+            return _SCAN
         if op in ("gt", "ge"):
-            return set(index.range(low=value, low_inclusive=op == "ge"))
-        return set(index.range(high=value, high_inclusive=op == "le"))
+            return (set(index.range(low=value, low_inclusive=op == "ge")), True)
+        return (set(index.range(high=value, high_inclusive=op == "le")), True)
     if isinstance(expr, Between):
         operand = expr.operand
         if (
@@ -103,53 +116,63 @@ def _plan(expr: Expression, table: IndexedTable) -> set[Any] | None:
         ):
             index = table.indexes.get(operand.name)
             if isinstance(index, SortedIndex):
-                return set(index.range(low=expr.low.value, high=expr.high.value))
-        return None
+                return (set(index.range(low=expr.low.value, high=expr.high.value)), True)
+        return _SCAN
     if isinstance(expr, InList):
         if expr.negate or not isinstance(expr.operand, ColumnRef):
-            return None
+            return _SCAN
         if not all(isinstance(v, Literal) for v in expr.values):
-            return None
-        keys: set[Any] = set()
+            return _SCAN
+        members: set[Any] = set()
         for value in expr.values:
             assert isinstance(value, Literal)
             if value.value is None:
                 continue
             found_keys = _lookup(table, expr.operand.name, value.value)
             if found_keys is None:
-                return None
-            keys |= found_keys
-        return keys
+                return _SCAN
+            members |= found_keys
+        return (members, True)
     if isinstance(expr, IsNull):
         if expr.negate or not isinstance(expr.operand, ColumnRef):
-            return None
+            return _SCAN
         index = table.indexes.get(expr.operand.name)
         if index is None:
-            return None
-        return set(index.nulls)
+            return _SCAN
+        return (set(index.nulls), True)
     if isinstance(expr, BoolOp):
         if expr.op == "and":
             best: set[Any] | None = None
+            exact = True
             for clause in expr.clauses:
-                keys_for_clause = _plan(clause, table)
+                keys_for_clause, clause_exact = _plan(clause, table)
                 if keys_for_clause is None:
+                    exact = False
                     continue
+                exact = exact and clause_exact
                 best = keys_for_clause if best is None else best & keys_for_clause
                 if not best:
-                    return best
-            return best
+                    return (best, True)  # an empty intersection matches nothing
+            return (best, exact and best is not None)
         union: set[Any] = set()
+        exact = True
         for clause in expr.clauses:
-            keys_for_clause = _plan(clause, table)
+            keys_for_clause, clause_exact = _plan(clause, table)
             if keys_for_clause is None:
-                return None
+                return _SCAN
+            exact = exact and clause_exact
             union |= keys_for_clause
-        return union
-    return None
+        return (union, exact)
+    return _SCAN
 
 
 def candidate_keys(where: Expression | None, table: IndexedTable) -> set[Any] | None:
     """Keys of committed rows that may match ``where``, or None for a full scan."""
+    return plan(where, table)[0]
+
+
+def plan(where: Expression | None, table: IndexedTable) -> Plan:
+    """Candidate keys of committed rows for ``where`` (None: scan) and whether they are exact."""
     if where is None:
-        return None
+        return _SCAN
     return _plan(where, table)
