@@ -150,7 +150,10 @@ def test_relationships_of_active_record_models_load_outside_a_session(storage: A
     assert Book.filter_by(title="Two").one().author.name == "Ann"
 
 
-def test_loaded_one_to_many_reloads_after_expire(storage: Any, Base: Any) -> None:  # noqa: N803
+@pytest.mark.parametrize("reload", ["expire", "refresh"])
+def test_loaded_one_to_many_reloads_with_its_instance(
+    storage: Any, Base: Any, reload: str  # noqa: N803
+) -> None:
     Customer = declare_customer(Base, "orders")
     Order = declare_order(Base, Customer)
     with Session(storage) as session:
@@ -160,19 +163,5 @@ def test_loaded_one_to_many_reloads_after_expire(storage: Any, Base: Any) -> Non
         assert ann.orders == []
         session.add(Order(item="tea", customer_id=ann.id))
         session.flush()
-        session.expire(ann)
-        assert [o.item for o in ann.orders] == ["tea"]
-
-
-def test_loaded_one_to_many_reloads_after_refresh(storage: Any, Base: Any) -> None:  # noqa: N803
-    Customer = declare_customer(Base, "orders")
-    Order = declare_order(Base, Customer)
-    with Session(storage) as session:
-        ann = Customer(name="Ann")
-        session.add(ann)
-        session.flush()
-        assert ann.orders == []
-        session.add(Order(item="tea", customer_id=ann.id))
-        session.flush()
-        session.refresh(ann)
+        getattr(session, reload)(ann)
         assert [o.item for o in ann.orders] == ["tea"]
