@@ -310,12 +310,13 @@ class Session:
                     return found  # type: ignore[no-any-return]
         if self.autoflush:
             self._autoflush()
-        try:
-            key_column = model.__table__.column(model.__table__.primary_key)
-            if pk is not None and not isinstance(pk, key_column.type):
-                pk = model.__columns__[model.__key_attr__].validate(pk, model.__name__) if model.__primary_key__ else pk
-        except ValidationError:
-            return None
+        if pk is not None and model.__primary_key__ is not None:
+            column = model.__columns__[model.__primary_key__]
+            if type(pk) is not column.type:
+                try:  # get(User, "7") finds key 7, as filter_by(id="7") would
+                    pk = column.validate(pk, model.__name__)
+                except ValidationError:
+                    return None  # a value the key column cannot hold matches no row
         row = self._transaction().get(model.__table__, pk)
         if row is None:
             return None
