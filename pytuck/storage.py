@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from pytuck.engines import available_engines, engine_class
@@ -90,15 +89,12 @@ class Storage:
             SchemaError: the stored table disagrees with the model.
         """
         schema: TableSchema = model.__table__
-        if self.read_only:
-            stored = self.engine.table_schema(schema.name)
-            if stored is None:
-                raise ReadOnlyError(
-                    f"table {schema.name!r} does not exist and this storage is read-only "
-                    f"({self.file_path})"
-                )
-            return self.engine.ensure_table(stored) if not schema.differences(stored) else self.engine.ensure_table(schema)
-        stored = self.engine.ensure_table(schema)
+        if self.read_only and self.engine.table_schema(schema.name) is None:
+            raise ReadOnlyError(
+                f"table {schema.name!r} does not exist and this storage is read-only "
+                f"({self.file_path}); open it writable once to create the table"
+            )
+        stored = self.engine.ensure_table(schema)  # an existing table is only compared
         with self._lock:
             self._models[schema.name] = model
         return stored
@@ -180,6 +176,3 @@ class Storage:
         """Names of the engines this installation can open."""
         return available_engines()
 
-
-def _path(value: str | os.PathLike[str]) -> Path:
-    return Path(value)

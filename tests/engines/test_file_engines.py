@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from pytuck import (
+    Column,
     ConfigurationError,
     CorruptDatabaseError,
     DatabaseConnectionError,
@@ -22,6 +23,7 @@ from pytuck import (
     Session,
     Storage,
     TransactionError,
+    declarative_base,
     delete,
     update,
 )
@@ -470,3 +472,19 @@ def test_relative_path_keeps_its_file_after_a_change_of_folder(
     assert not (tmp_path / "elsewhere" / relative).exists()
     with Storage(tmp_path / relative, engine=engine) as storage:
         assert names(storage, bind_users(storage)) == ["Ann"]
+
+
+def test_read_only_refuses_declaring_a_model_of_a_missing_table(engine: str, database: Path) -> None:
+    with Storage(database, engine=engine, read_only=True) as storage:
+        base = declarative_base(storage)
+        with pytest.raises(ReadOnlyError, match="ghosts"):
+
+            class Ghost(base):  # type: ignore[misc, valid-type]
+                __tablename__ = "ghosts"
+                id = Column(int, primary_key=True)
+
+
+def test_read_only_knows_declared_models_by_table_name(engine: str, database: Path) -> None:
+    with Storage(database, engine=engine, read_only=True) as storage:
+        model = bind_users(storage)
+        assert storage.model_for("people") is model
