@@ -89,6 +89,8 @@ class Session:
         self.autocommit = autocommit
         self._tx: EngineTransaction | None = None
         self._identity: dict[type, dict[Any, Any]] = {}
+        # model -> (epoch, loader): a loader is made once per model and transaction.
+        self._loaders: dict[type, tuple[int, Callable[[Sequence[Any]], Any]]] = {}
         self._new: dict[int, Any] = {}
         self._dirty: dict[int, Any] = {}
         self._deleted: dict[int, Any] = {}
@@ -253,6 +255,9 @@ class Session:
         session. Rows are loaded past the column checks (perf-facts.md,
         section 2: object.__new__ + __dict__.update is the cheap path).
         """
+        cached = self._loaders.get(model)
+        if cached is not None and cached[0] == self._epoch:
+            return cached[1]
         bucket = self._identity.get(model)
         if bucket is None:
             bucket = self._identity[model] = {}
@@ -278,6 +283,7 @@ class Session:
             bucket[pk] = instance
             return instance
 
+        self._loaders[model] = (epoch, load)
         return load
 
     def _build(self, model: Any, values: Sequence[Any]) -> Any:
@@ -510,6 +516,7 @@ class Session:
             if state.status != TRANSIENT:
                 state.status = DETACHED
         self._identity.clear()
+        self._loaders.clear()  # they hold the identity map's buckets
         self._new.clear()
 
     def __enter__(self) -> Session:

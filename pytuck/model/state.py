@@ -32,15 +32,13 @@ class InstanceState:
         key: the primary key value once stored.
         status: one of the status constants of this module.
         modified: attribute names assigned since the last flush.
-        documents: copies of JSON document values as last stored, to notice
-            in-place changes (``user.tags.append("x")``).
         expired: column values were dropped and reload on next access.
         epoch: the session transaction (a counter bumped at each commit) in
             which the values were last read or written; values from an
             earlier one are refreshed the next time the row is loaded.
     """
 
-    __slots__ = ("session", "key", "status", "modified", "documents", "expired", "epoch")
+    __slots__ = ("session", "key", "status", "modified", "expired", "epoch")
 
     def __init__(
         self, status: str = TRANSIENT, session: Any = None, key: Any = None, epoch: int = 0
@@ -49,7 +47,6 @@ class InstanceState:
         self.key: Any = key
         self.status = status
         self.modified: set[str] = set()
-        self.documents: dict[str, Any] | None = None
         self.expired = False
         self.epoch = epoch
 

@@ -158,13 +158,7 @@ class MemoryTransaction(EngineTransaction):
                     raise _duplicate(schema.name, name, value)
 
     def _copy_out(self, store: TableStore, row: Row) -> tuple[Any, ...]:
-        json_columns = self.engine.json_columns(store)
-        if not json_columns:
-            return tuple(row[name] for name in store.schema.column_names)
-        return tuple(
-            decode_document(row[name]) if name in json_columns else row[name]
-            for name in store.schema.column_names
-        )
+        return store.project(row)
 
     # --- reads ---------------------------------------------------------------
     def _rows(self, store: TableStore, keys: set[Any] | None) -> Iterator[Row]:

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from pytuck.engines.memory.executor import column_projection
 from pytuck.engines.memory.indexes import HashIndex, SortedIndex
 from pytuck.schema import TableSchema
+from pytuck.types import is_json_type
 
 __all__ = ["TableStore", "REBUILD_THRESHOLD"]
 
@@ -32,6 +34,10 @@ class TableStore:
         self.versions: dict[Any, int] = {}
         self.next_id = 1
         self.indexes: dict[str, HashIndex | SortedIndex] = {}
+        # The row as a tuple in column order, documents decoded: what get() returns.
+        self.project = column_projection(
+            tuple((c.name, is_json_type(c.type)) for c in schema.columns)
+        )
         self.unique_columns: tuple[str, ...] = tuple(
             c.name for c in schema.columns if c.unique and not c.primary_key
         )
