@@ -605,10 +605,22 @@ def _run_grouped(
     groups: list[Group]
     if statement.group_terms:
         key_fns = [compile_value(term) for term in statement.group_terms]
-        buckets: dict[tuple[Any, ...], Group] = {}
-        for row in selected:
-            marker = tuple(_hashable(fn(row)) for fn in key_fns)
-            buckets.setdefault(marker, []).append(row)
+        buckets: dict[Any, Group] = {}
+        plain = not any(t.type is not None and is_json_type(t.type) for t in statement.group_terms)
+        if len(key_fns) == 1 and plain:
+            # One plain group term: its value is the bucket key (no tuple per row).
+            key_fn = key_fns[0]
+            for row in selected:
+                value = key_fn(row)
+                bucket = buckets.get(value)
+                if bucket is None:
+                    buckets[value] = [row]
+                else:
+                    bucket.append(row)
+        else:
+            for row in selected:
+                marker = tuple(_hashable(fn(row)) for fn in key_fns)
+                buckets.setdefault(marker, []).append(row)
         groups = list(buckets.values())
     else:
         groups = [selected]  # an aggregate over no rows still yields one row
