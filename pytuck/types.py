@@ -351,35 +351,64 @@ def check_json_document(value: Any, where: str = "$") -> None:
     JSON documents hold only None, bool, int (64-bit), finite float, str, list
     and dict with str keys, so they round-trip exactly on every engine.
     """
+    problem = _json_problem(value)
+    if problem is not None:
+        path, reason = problem
+        raise ConversionFailure(reason.replace("{where}", where + path))
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "text at {where} may not contain NUL characters (\\x00)"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "text at {where} holds a lone surrogate (not valid UTF-8)"
+    return None
+
+
+def _json_problem(value: Any) -> tuple[str, str] | None:
+    """(path below the document's root, reason with a ``{where}`` slot), or None.
+
+    The path is only built on the way out of a failure: walking a valid
+    document formats no strings.
+    """
     if value is None or isinstance(value, bool):
-        return
+        return None
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ConversionFailure(f"text at {where} may not contain NUL characters (\\x00)")
-        return
+        reason = _text_problem(value)
+        return None if reason is None else ("", reason)
     if isinstance(value, int):
         if not INT64_MIN <= value <= INT64_MAX:
-            raise ConversionFailure(f"integer at {where} is outside the 64-bit range")
-        return
+            return ("", "integer at {where} is outside the 64-bit range")
+        return None
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ConversionFailure(f"non-finite float at {where} is not valid JSON")
-        return
+            return ("", "non-finite float at {where} is not valid JSON")
+        return None
     if isinstance(value, list):
         for index, item in enumerate(value):
-            check_json_document(item, f"{where}[{index}]")
-        return
+            if type(item) is str and item.isascii() and "\x00" not in item:
+                continue  # the common case, without a call
+            problem = _json_problem(item)
+            if problem is not None:
+                return (f"[{index}]{problem[0]}", problem[1])
+        return None
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise ConversionFailure(f"key {key!r} at {where} is not a string")
-            if "\x00" in key:
-                raise ConversionFailure(f"key {key!r} at {where} may not contain NUL characters")
-            check_json_document(item, f"{where}.{key}")
-        return
-    raise ConversionFailure(
-        f"{_describe(value)} at {where} is not a JSON value "
-        "(use None, bool, int, float, str, list or dict)"
+                return ("", f"key {key!r} at {{where}} is not a string")
+            if _text_problem(key) is not None:
+                return ("", f"key {key!r} at {{where}} may not contain NUL characters or lone surrogates")
+            problem = _json_problem(item)
+            if problem is not None:
+                return (f".{key}{problem[0]}", problem[1])
+        return None
+    return (
+        "",
+        f"{_describe(value)} at {{where}} is not a JSON value "
+        "(use None, bool, int, float, str, list or dict)",
     )
 
 
