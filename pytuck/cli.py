@@ -11,6 +11,7 @@ from typing import TextIO
 
 from pytuck.crud import declarative_base
 from pytuck.engines import available_engines
+from pytuck.errors import PytuckError
 from pytuck.model.column import Column
 from pytuck.model.relationship import Relationship
 from pytuck.query.expressions import or_
@@ -34,6 +35,10 @@ def run_demo(folder: Path, engine: str = DEFAULT_ENGINE, out: TextIO | None = No
 
     suffix = {"binary": ".pytuck", "json": ".json", "sqlite": ".sqlite", "duckdb": ".duckdb"}
     path = folder / f"demo{suffix.get(engine, '.db')}"
+    if path.exists():
+        raise FileExistsError(
+            f"{path} already exists (from an earlier demo?); delete it or pass another --dir"
+        )
     say(f"pytuck demo — engine {engine!r}, database file: {path}")
     storage = Storage(path, engine=engine)
     Base = declarative_base(storage)  # noqa: N806 - a class
@@ -127,7 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="pytuck-demo-"))
         folder.mkdir(parents=True, exist_ok=True)
-        run_demo(folder, args.engine)
+        try:
+            run_demo(folder, args.engine)
+        except (FileExistsError, PytuckError) as exc:
+            print(f"pytuck demo: {exc}", file=sys.stderr)
+            return 1
         return 0
     for name in available_engines():
         print(name)

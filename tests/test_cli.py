@@ -36,3 +36,13 @@ def test_demo_command_runs_on_default_engine_and_keeps_its_file(tmp_path: Path) 
         assert sorted(reopened.table_names()) == ["authors", "books"]
     finally:
         reopened.close()
+
+
+def test_demo_refuses_to_reuse_an_existing_database(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "pytuck", "demo", "--dir", str(tmp_path)]
+    subprocess.run(command, capture_output=True, text=True, check=True)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    again = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
