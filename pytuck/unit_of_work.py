@@ -88,6 +88,7 @@ def flush_inserts(
     pending: list[Any] | None = None,
     row_events: bool = True,
 ) -> None:
+    """Insert pending instances (grouped per model, one engine call each) and make them persistent."""
     if pending is None:
         pending = list(session._new.values())
     if not pending:
@@ -140,6 +141,7 @@ def flush_inserts(
             events.dispatch(type(instance), "after_insert", instance, session)
 
 def unflush_insert(session: SessionState, instance: Any, was_assigned: bool) -> None:
+    """Make a flushed-then-undone insert transient again (its assigned key dropped)."""
     model = type(instance)
     state = instance.__dict__[STATE_ATTR]
     bucket = session._identity.get(model, {})
@@ -152,6 +154,7 @@ def unflush_insert(session: SessionState, instance: Any, was_assigned: bool) -> 
     state.session = None
 
 def flush_updates(session: SessionState, tx: EngineTransaction, undo: list[Any]) -> None:
+    """Write the assigned columns of changed instances; a vanished row raises ConflictError."""
     if not session._dirty:
         return
     dirty = [i for i in session._dirty.values() if i.__dict__[STATE_ATTR].modified]
@@ -209,6 +212,7 @@ def _raise_vanished(tx: EngineTransaction, model: Any, changes: list[Any]) -> No
             )
 
 def flush_deletes(session: SessionState, tx: EngineTransaction, undo: list[Any]) -> None:
+    """Delete the rows of instances marked for deletion and drop them from the identity map."""
     if not session._deleted:
         return
     doomed = list(session._deleted.values())

@@ -35,13 +35,16 @@ class IndexedTable(Protocol):
     """What the planner needs of a table store."""
 
     @property
-    def primary_key(self) -> str: ...
+    def primary_key(self) -> str:
+        """The stored name of the key column."""
 
     @property
-    def rows(self) -> Mapping[Any, Any]: ...
+    def rows(self) -> Mapping[Any, Any]:
+        """Committed rows by primary key."""
 
     @property
-    def indexes(self) -> Mapping[str, HashIndex | SortedIndex]: ...
+    def indexes(self) -> Mapping[str, HashIndex | SortedIndex]:
+        """Secondary indexes by stored column name."""
 
 
 def _column_and_constant(expr: Comparison) -> tuple[str, str, Any] | None:
