@@ -320,7 +320,7 @@ class Session:
             column = model.__columns__[model.__primary_key__]
             if type(pk) is not column.type:
                 try:  # get(User, "7") finds key 7, as filter_by(id="7") would
-                    pk = column.validate(pk, model.__name__)
+                    pk = column.validate(pk, model)
                 except ValidationError:
                     return None  # a value the key column cannot hold matches no row
         row = self._transaction().get(model.__table__, pk)

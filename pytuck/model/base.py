@@ -169,9 +169,9 @@ class Model(metaclass=ModelMeta):
                         table_name=cls.__table__.name,
                         column_name=key,
                     )
-                data[key] = column.validate(value, cls.__name__)
+                data[key] = column.validate(value, cls)
             else:
-                data[key] = column.validate(column.initial_value(), cls.__name__) if (
+                data[key] = column.validate(column.initial_value(), cls) if (
                     column.default is not None or column.default_factory is not None
                 ) else None
         # The constructor's keywords count as assignments: merge() copies
@@ -194,11 +194,11 @@ class Model(metaclass=ModelMeta):
                     table_name=type(self).__table__.name,
                     column_name=name,
                 )
-        self.__dict__[name] = column.validate(value, type(self).__name__)
+        self.__dict__[name] = column.validate(value, type(self))
         if state is not None:
             if state.expired and state.session is not None:
                 state.session._load_expired(self)
-                self.__dict__[name] = column.validate(value, type(self).__name__)
+                self.__dict__[name] = column.validate(value, type(self))
             state.modified.add(name)
             if state.session is not None:
                 state.session._note_dirty(self)

@@ -135,19 +135,21 @@ class Column(Generic[T]):
             return type(self.default)(self.default)  # never share a mutable default
         return self.default
 
-    def validate(self, value: Any, model_name: str | None = None) -> Any:
-        """Convert and check ``value`` for this column.
+    def validate(self, value: Any, model: Any = None) -> Any:
+        """Convert and check ``value`` for this column of ``model`` (a model class).
 
         Raises:
             ValidationError: wrong type, NULL where not allowed, or a validator said no;
-                the message names model, column and value.
+                the message names model, column and value, and the error's
+                ``table_name`` is the model's table.
         """
-        owner = model_name or self.owner_name
+        owner = model.__name__ if model is not None else self.owner_name
+        table = model.__table__.name if hasattr(model, "__table__") else None
         if value is None:
             if not self.nullable and not self.primary_key:
                 raise ValidationError(
                     f"{owner}.{self.key}: None is not allowed (nullable=False)",
-                    table_name=owner,
+                    table_name=table,
                     column_name=self.key,
                 )
             return None
@@ -158,7 +160,7 @@ class Column(Generic[T]):
                 f"{owner}.{self.key}: {exc.reason}",
                 value=value,
                 target_type=self.type,
-                table_name=owner,
+                table_name=table,
                 column_name=self.key,
             ) from None
         for check in self.validators:
@@ -167,14 +169,14 @@ class Column(Generic[T]):
             except Exception as exc:  # a validator may signal rejection by raising
                 raise ValidationError(
                     f"{owner}.{self.key}: value {converted!r} rejected by validator: {exc}",
-                    table_name=owner,
+                    table_name=table,
                     column_name=self.key,
                 ) from exc
             if accepted is False:
                 raise ValidationError(
                     f"{owner}.{self.key}: value {converted!r} rejected by validator "
                     f"{getattr(check, '__name__', check)!r}",
-                    table_name=owner,
+                    table_name=table,
                     column_name=self.key,
                 )
         return converted

@@ -472,7 +472,7 @@ def _assignment(entity: Any, key: str, value: Any) -> tuple[str, Expression]:
     # (nullability, strict, validators): the same ValidationError either way.
     column = getattr(entity, "__columns__", {}).get(key)
     if column is not None:
-        return ref.column.name, Literal(column.validate(value, entity.__name__), ref.type)
+        return ref.column.name, Literal(column.validate(value, entity), ref.type)
     if value is None:
         if not ref.column.nullable:
             raise ValidationError(

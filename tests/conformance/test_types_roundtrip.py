@@ -557,4 +557,5 @@ def test_conversion_failure_is_a_type_conversion_error(storage: Any, User: Any) 
         User(name="Ann", age="not a number")
     assert isinstance(caught.value, ValidationError)
     assert caught.value.value == "not a number" and caught.value.target_type is int
+    assert (caught.value.table_name, caught.value.column_name) == ("users", "age")
     assert "User.age" in str(caught.value)
