@@ -7,13 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pytuck import Storage
 from pytuck.cli import run_demo
 
 
-def test_demo_on_memory_engine_reports_each_step(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", Storage.available_engines())
+def test_demo_reports_each_step_on_every_engine(tmp_path: Path, engine: str) -> None:
     out = io.StringIO()
-    run_demo(tmp_path, engine="memory", out=out)
+    run_demo(tmp_path, engine=engine, out=out)
     text = out.getvalue()
     assert "1961  Solaris" in text
     assert "1968  A Wizard of Earthsea" in text
