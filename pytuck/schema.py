@@ -11,7 +11,7 @@ gets a hidden integer column named :data:`ROWID` that the engine assigns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from pytuck.errors import SchemaError
@@ -165,10 +165,6 @@ class TableSchema:
                 f"table {self.name!r} has no column {name!r}; columns: "
                 + ", ".join(self.column_names)
             ) from None
-
-    def with_columns(self, columns: tuple[ColumnSchema, ...]) -> TableSchema:
-        """Return a copy with another column list."""
-        return replace(self, columns=columns)
 
     def differences(self, stored: TableSchema) -> list[str]:
         """Describe how ``stored`` (what a database holds) differs from ``self``.

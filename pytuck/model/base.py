@@ -9,7 +9,6 @@ and gives the class what statements need: ``__table__`` and column references
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
 from pytuck.errors import ColumnNotFoundError, DetachedInstanceError, SchemaError, ValidationError
@@ -257,7 +256,3 @@ def build_base(storage: ModelRegistry, base: type[Model] = Model, name: str = "B
     made: type[Model] = ModelMeta(name, (base,), namespace)
     return made
 
-
-def columns_of(model: type[Model]) -> Mapping[str, Column[Any]]:
-    """Attribute name -> Column of a model."""
-    return model.__columns__
