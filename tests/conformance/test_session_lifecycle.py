@@ -80,11 +80,14 @@ def test_merge_with_a_key_loads_the_stored_row(storage: Any, User: Any, people: 
 # --- refresh -------------------------------------------------------------------
 
 
-def test_refresh_discards_unflushed_changes(storage: Any, User: Any, people: Any) -> None:
+@pytest.mark.parametrize("reload", ["refresh", "expire"])
+def test_reload_discards_unflushed_changes(
+    storage: Any, User: Any, people: Any, reload: str  # noqa: N803
+) -> None:
     with Session(storage) as session:
         ann = session.get(User, 1)
         ann.city = "Paris"
-        session.refresh(ann)
+        getattr(session, reload)(ann)
         assert ann.city == "Oslo"
         session.commit()
     assert committed(storage, User, 1).city == "Oslo"
@@ -169,16 +172,6 @@ def test_expired_instance_reloads_on_access(storage: Any, User: Any, people: Any
         assert ann.age == 31
         session.expire(ann)
         assert ann.age == 44
-
-
-def test_expire_discards_unflushed_changes(storage: Any, User: Any, people: Any) -> None:
-    with Session(storage) as session:
-        ann = session.get(User, 1)
-        ann.city = "Paris"
-        session.expire(ann)
-        assert ann.city == "Oslo"
-        session.commit()
-    assert committed(storage, User, 1).city == "Oslo"
 
 
 def test_expired_instance_reloads_when_queried(storage: Any, User: Any, people: Any) -> None:
