@@ -6,6 +6,8 @@ A new engine joins by one line here; it then inherits every test.
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,13 +15,34 @@ from typing import Any
 import pytest
 
 from pytuck import Column, Storage, declarative_base
+from pytuck.engines import available_engines
 
-#: Engines the whole suite runs on. Add one line per engine.
-ENGINES: list[str] = [
+#: Every engine the suite knows. Add one line per engine.
+ALL_ENGINES: list[str] = [
     "memory",
     "binary",
     "json",
+    "sqlite",
+    "duckdb",
+    "postgresql",
 ]
+
+
+def _selected_engines() -> list[str]:
+    """ALL_ENGINES that are registered, narrowed by ``PYTUCK_ENGINES=a,b`` if set."""
+    wanted = os.environ.get("PYTUCK_ENGINES")
+    names = [name for name in ALL_ENGINES if name in available_engines()]
+    if wanted:
+        chosen = {name.strip() for name in wanted.split(",") if name.strip()}
+        names = [name for name in names if name in chosen]
+    return names
+
+
+#: Engines the whole suite runs on.
+ENGINES: list[str] = _selected_engines()
+
+#: The PostgreSQL server the suite uses (each test gets its own schema).
+PG_DSN = os.environ.get("PYTUCK_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 #: File suffix per engine for engines that store into a file.
 _SUFFIX = {"binary": ".pytuck", "json": ".json", "sqlite": ".sqlite", "duckdb": ".duckdb"}
@@ -38,6 +61,7 @@ class StorageFactory:
         self.opened: list[Storage] = []
         self.count = 0
         self.last_location: str | None = None
+        self.schemas: list[str] = []
 
     @property
     def persistent(self) -> bool:
@@ -47,6 +71,9 @@ class StorageFactory:
     def _location(self) -> str | None:
         if self.engine == "memory":
             return None
+        if self.engine == "postgresql":
+            self.schemas.append(f"pytuck_test_{secrets.token_hex(6)}")
+            return PG_DSN
         self.count += 1
         return str(self.folder / f"db{self.count}{_SUFFIX.get(self.engine, '')}")
 
@@ -58,6 +85,8 @@ class StorageFactory:
     def _open(self, location: str | None, **options: Any) -> Storage:
         if self.engine == "memory":
             storage = Storage(in_memory=True, **options)
+        elif self.engine == "postgresql":
+            storage = Storage(location, engine=self.engine, schema=self.schemas[-1], **options)
         else:
             storage = Storage(location, engine=self.engine, **options)
         self.opened.append(storage)
@@ -73,6 +102,13 @@ class StorageFactory:
     def close_all(self) -> None:
         for storage in self.opened:
             storage.close()
+        if self.schemas:
+            cleaner = Storage(PG_DSN, engine="postgresql")
+            try:
+                for schema in self.schemas:
+                    cleaner.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            finally:
+                cleaner.close()
 
 
 @pytest.fixture(params=ENGINES)
