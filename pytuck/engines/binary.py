@@ -4,19 +4,38 @@ The default engine of ``Storage("data.pytuck")``. Persistence, locking and
 read-only behaviour are those of :mod:`pytuck.engines.file`; this module owns
 the byte layout.
 
-File layout, format version 1 (integers big-endian)::
+File layout, format version 2 (integers big-endian): a snapshot, then the
+journal, one entry per commit since the snapshot::
 
+    snapshot header
     offset  size  field
-    0       8     magic b"PYTUCK\\x1a\\x00"
-    8       2     format version (1)
+    0       8     magic b"PYTUCK\x1a\x00"
+    8       2     format version (2)
     10      2     flags (0)
     12      8     payload length in bytes
     20      4     CRC-32 of the payload (zlib.crc32)
-    24      ...   payload: one msgpack map
+    24      8     sequence number of the last commit the snapshot holds
+    32      4     CRC-32 of bytes 0-31
+    36      ...   payload: one msgpack map
 
-The payload is ``{"tables": [{"schema": TableSchema.to_dict(), "next_id": int,
-"rows": [[value, ...], ...]}, ...]}``; each row lists its values in the order
-of the schema's columns (column names are stored once, in the schema).
+    journal entry (repeated until the end of the file)
+    0       4     marker b"PTJE"
+    4       8     sequence number of the commit (the previous one's + 1)
+    12      8     payload length in bytes
+    20      4     CRC-32 of the payload
+    24      4     CRC-32 of bytes 0-23
+    28      ...   payload: one msgpack array of operations
+
+The snapshot payload is ``{"tables": [{"schema": TableSchema.to_dict(),
+"next_id": int, "rows": [[value, ...], ...]}, ...]}``; each row lists its
+values in the order of the schema's columns (column names are stored once, in
+the schema). An entry's operations are ``["rows", table, next_id, [row, ...],
+[deleted key, ...]]`` (rows written and deleted by the commit, rows as in the
+snapshot), ``["create", TableSchema.to_dict()]`` and ``["drop", table]``.
+
+Format version 1 (a development version of pytuck 2.0: the 24-byte header
+above without sequence number and header checksum, no journal) is still read;
+the first write to such a file rewrites it in version 2.
 
 Values: int, float, str, bool, None and bytes are msgpack's own. A JSON
 document (a list/dict column) is stored as a bin holding its msgpack encoding
@@ -54,24 +73,39 @@ import msgpack
 
 from pytuck.engines.base import register_engine
 from pytuck.engines.file import (
-    DamagedFile,
     FileEngine,
     SnapshotFormat,
+    SnapshotHeader,
     TableImage,
     plain_datetime,
+)
+from pytuck.engines.journal import (
+    DamagedFile,
+    Entry,
+    JournalFormat,
+    Operation,
+    RowsChanged,
+    SchemaLookup,
+    TableCreated,
+    TableDropped,
+    TornEntry,
 )
 from pytuck.engines.memory.engine import decode_document, encode_document
 from pytuck.schema import TableSchema
 from pytuck.types import is_json_type
 
-__all__ = ["BinaryEngine", "BinaryFormat", "MAGIC", "FORMAT_VERSION"]
+__all__ = ["BinaryEngine", "BinaryFormat", "BinaryJournal", "MAGIC", "FORMAT_VERSION"]
 
 #: The first bytes of every binary pytuck database.
 MAGIC = b"PYTUCK\x1a\x00"
 #: The format version this module writes and the newest it reads.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
-_HEADER = struct.Struct(">8sHHQI")
+_HEADER_V1 = struct.Struct(">8sHHQI")
+_HEADER = struct.Struct(">8sHHQIQ")
+_CRC = struct.Struct(">I")
+_ENTRY = struct.Struct(">4sQQI")
+_ENTRY_MARK = b"PTJE"
 _TIMEDELTA = struct.Struct(">iii")
 
 _NAIVE_DATETIME = 1
@@ -171,13 +205,40 @@ def _document_positions(schema: TableSchema) -> list[int]:
     return [i for i, column in enumerate(schema.columns) if is_json_type(column.type)]
 
 
+def _rows_from_file(schema: TableSchema, raw_rows: list[Any]) -> list[dict[str, Any]]:
+    """Rows as the memory engine keeps them, from their value lists in the file."""
+    names = schema.column_names
+    positions = _document_positions(schema)
+    if positions and not _COPY_DOCUMENTS:
+        for row in raw_rows:
+            for i in positions:
+                if row[i] is not None:
+                    row[i] = encode_document(msgpack.unpackb(row[i]))
+    try:
+        return [dict(zip(names, row, strict=True)) for row in raw_rows]
+    except (ValueError, TypeError):
+        raise DamagedFile(
+            f"table {schema.name!r} holds a row that is not a list of its {len(names)} columns"
+        ) from None
+
+
+def _pack(value: Any) -> bytes:
+    packed: bytes = msgpack.packb(value, use_bin_type=True, datetime=True, default=_encode_extension)
+    return packed
+
+
+def _unpack(data: bytes | memoryview) -> Any:
+    return msgpack.unpackb(data, raw=False, timestamp=3, ext_hook=_decode_extension, strict_map_key=True)
+
+
 class BinaryFormat(SnapshotFormat):
     """The msgpack snapshot layout described in the module docstring."""
 
     name = "binary"
+    version = FORMAT_VERSION
 
-    def encode(self, tables: Sequence[TableImage]) -> bytes:
-        """The complete file content holding ``tables``."""
+    def encode(self, tables: Sequence[TableImage], sequence: int) -> bytes:
+        """The complete snapshot holding ``tables`` as of commit number ``sequence``."""
         document = {
             "tables": [
                 {
@@ -188,76 +249,159 @@ class BinaryFormat(SnapshotFormat):
                 for image in tables
             ]
         }
-        payload: bytes = msgpack.packb(
-            document, use_bin_type=True, datetime=True, default=_encode_extension
-        )
-        header = _HEADER.pack(MAGIC, FORMAT_VERSION, 0, len(payload), zlib.crc32(payload))
-        return header + payload
+        payload = _pack(document)
+        header = _HEADER.pack(MAGIC, FORMAT_VERSION, 0, len(payload), zlib.crc32(payload), sequence)
+        return header + _CRC.pack(zlib.crc32(header)) + payload
 
-    def decode(self, data: bytes) -> list[TableImage]:
-        """The tables of a complete file content.
+    def read_header(self, data: bytes, size: int) -> SnapshotHeader:
+        """The header of the snapshot starting ``data`` (of a file of ``size`` bytes).
 
         Raises:
-            DamagedFile: wrong magic, truncated, checksum mismatch, newer version,
-                or a payload that does not decode.
+            DamagedFile: wrong magic, newer version, damaged header, or a
+                file shorter than the header announces.
         """
-        if not data.startswith(MAGIC):
-            if MAGIC.startswith(data[: len(MAGIC)]):
-                raise DamagedFile("the file is truncated inside its header", len(data))
-            raise DamagedFile("it is not a pytuck binary database (wrong magic bytes)", 0)
-        if len(data) < _HEADER.size:
-            raise DamagedFile("the file is truncated inside its header", len(data))
-        _, version, flags, length, checksum = _HEADER.unpack_from(data)
-        if version > FORMAT_VERSION:
+        version, header_size, length, _, sequence = _parse_header(data)
+        end = header_size + length
+        if size < end:
             raise DamagedFile(
-                f"it was written in format version {version} by a newer pytuck; this one "
-                f"reads up to version {FORMAT_VERSION}: upgrade pytuck to open it",
-                8,
+                f"the file is truncated: the header announces {end} bytes, the file has {size}",
+                size,
             )
-        if version < 1:
-            raise DamagedFile(f"format version {version} does not exist", 8)
-        if flags:
-            raise DamagedFile(f"unknown header flags {flags:#06x} for format version 1", 10)
-        end = _HEADER.size + length
-        if len(data) < end:
-            raise DamagedFile(
-                f"the file is truncated: the header announces {end} bytes, the file has "
-                f"{len(data)}",
-                len(data),
-            )
-        if len(data) > end:
-            raise DamagedFile(f"{len(data) - end} unexpected bytes follow the payload", end)
-        payload = memoryview(data)[_HEADER.size:]
+        if version == 1 and size > end:
+            raise DamagedFile(f"{size - end} unexpected bytes follow a format 1 snapshot", end)
+        return SnapshotHeader(version, sequence, end)
+
+    def decode(self, data: bytes, header: SnapshotHeader) -> list[TableImage]:
+        """The tables of the snapshot at the start of ``data``.
+
+        Raises:
+            DamagedFile: checksum mismatch, or a payload that does not decode.
+        """
+        _, header_size, length, checksum, _ = _parse_header(data)
+        payload = memoryview(data)[header_size:header_size + length]
         if zlib.crc32(payload) != checksum:
-            raise DamagedFile("the payload checksum does not match (changed bytes)", _HEADER.size)
+            raise DamagedFile("the snapshot checksum does not match (changed bytes)", header_size)
         try:
-            document = msgpack.unpackb(
-                payload, raw=False, timestamp=3, ext_hook=_decode_extension, strict_map_key=True
-            )
+            document = _unpack(payload)
             return [_table_image(entry) for entry in document["tables"]]
         except DamagedFile:
             raise
         except Exception as exc:
-            raise DamagedFile(f"the payload does not decode ({exc})", _HEADER.size) from None
+            raise DamagedFile(f"the snapshot does not decode ({exc})", header_size) from None
+
+
+def _parse_header(data: bytes) -> tuple[int, int, int, int, int]:
+    """(version, header size, payload length, payload CRC, sequence) of a snapshot header."""
+    if not data.startswith(MAGIC):
+        if MAGIC.startswith(data[: len(MAGIC)]):
+            raise DamagedFile("the file is truncated inside its header", len(data))
+        raise DamagedFile("it is not a pytuck binary database (wrong magic bytes)", 0)
+    if len(data) < len(MAGIC) + 2:
+        raise DamagedFile("the file is truncated inside its header", len(data))
+    (version,) = struct.unpack_from(">H", data, len(MAGIC))
+    if version > FORMAT_VERSION:
+        raise DamagedFile(
+            f"it was written in format version {version} by a newer pytuck; this one "
+            f"reads up to version {FORMAT_VERSION}: upgrade pytuck to open it",
+            8,
+        )
+    if version < 1:
+        raise DamagedFile(f"format version {version} does not exist", 8)
+    if version == 1:
+        if len(data) < _HEADER_V1.size:
+            raise DamagedFile("the file is truncated inside its header", len(data))
+        _, _, flags, length, checksum = _HEADER_V1.unpack_from(data)
+        header_size, sequence = _HEADER_V1.size, 0
+    else:
+        header_size = _HEADER.size + _CRC.size
+        if len(data) < header_size:
+            raise DamagedFile("the file is truncated inside its header", len(data))
+        (header_checksum,) = _CRC.unpack_from(data, _HEADER.size)
+        if zlib.crc32(memoryview(data)[: _HEADER.size]) != header_checksum:
+            raise DamagedFile("the header checksum does not match (changed bytes)", 0)
+        _, _, flags, length, checksum, sequence = _HEADER.unpack_from(data)
+    if flags:
+        raise DamagedFile(f"unknown header flags {flags:#06x} for format version {version}", 10)
+    return version, header_size, length, checksum, sequence
 
 
 def _table_image(entry: dict[str, Any]) -> TableImage:
     schema = TableSchema.from_dict(entry["schema"])
-    names = schema.column_names
-    raw_rows = entry["rows"]
-    positions = _document_positions(schema)
-    if positions and not _COPY_DOCUMENTS:
-        for row in raw_rows:
-            for i in positions:
-                if row[i] is not None:
-                    row[i] = encode_document(msgpack.unpackb(row[i]))
-    try:
-        rows = [dict(zip(names, row, strict=True)) for row in raw_rows]
-    except ValueError:
-        raise DamagedFile(
-            f"table {schema.name!r} holds a row whose length is not its {len(names)} columns"
-        ) from None
-    return TableImage(schema, entry["next_id"], rows)
+    return TableImage(schema, entry["next_id"], _rows_from_file(schema, entry["rows"]))
+
+
+class BinaryJournal(JournalFormat):
+    """The msgpack journal entries described in the module docstring."""
+
+    def encode_entry(self, entry: Entry) -> bytes:
+        """The framed bytes of ``entry``."""
+        operations: list[Any] = []
+        for operation in entry.operations:
+            if isinstance(operation, RowsChanged):
+                schema = operation.schema
+                encode_row = _row_encoder(schema)
+                written = [encode_row(row) for _, row in operation.changes if row is not None]
+                deleted = [pk for pk, row in operation.changes if row is None]
+                operations.append(["rows", schema.name, operation.next_id, written, deleted])
+            elif isinstance(operation, TableCreated):
+                operations.append(["create", operation.schema.to_dict()])
+            else:
+                operations.append(["drop", operation.name])
+        payload = _pack(operations)
+        head = _ENTRY.pack(_ENTRY_MARK, entry.sequence, len(payload), zlib.crc32(payload))
+        return head + _CRC.pack(zlib.crc32(head)) + payload
+
+    def decode_entry(self, data: bytes, offset: int, schema_of: SchemaLookup) -> tuple[Entry, int]:
+        """The entry at ``data[offset]`` and the offset after it.
+
+        Raises:
+            TornEntry: ``data`` ends inside the entry.
+            DamagedFile: a damaged header or payload.
+        """
+        start = offset + _ENTRY.size + _CRC.size
+        if len(data) < start:
+            raise TornEntry
+        (header_checksum,) = _CRC.unpack_from(data, offset + _ENTRY.size)
+        if zlib.crc32(memoryview(data)[offset:offset + _ENTRY.size]) != header_checksum:
+            raise DamagedFile("the entry header checksum does not match (changed bytes)", offset)
+        mark, sequence, length, checksum = _ENTRY.unpack_from(data, offset)
+        if mark != _ENTRY_MARK:
+            raise DamagedFile("the bytes are not a journal entry (wrong marker)", offset)
+        end = start + length
+        if len(data) < end:
+            raise TornEntry
+        if zlib.crc32(memoryview(data)[start:end]) != checksum:
+            raise DamagedFile("the entry checksum does not match (changed bytes)", start)
+        try:
+            raw = _unpack(memoryview(data)[start:end])
+            return Entry(sequence, [_operation(item, schema_of) for item in raw]), end
+        except DamagedFile as exc:
+            raise DamagedFile(exc.reason, start) from None
+        except Exception as exc:
+            raise DamagedFile(f"the entry does not decode ({exc})", start) from None
+
+
+def _operation(raw: list[Any], schema_of: SchemaLookup) -> Operation:
+    """An entry operation from its msgpack form."""
+    kind = raw[0]
+    if kind == "rows":
+        _, name, next_id, written, deleted = raw
+        schema = schema_of(name)
+        if schema is None:
+            raise DamagedFile(f"the entry changes rows of table {name!r}, which does not exist")
+        if type(next_id) is not int:
+            raise DamagedFile(f"table {name!r} has an invalid next key {next_id!r}")
+        key = schema.primary_key
+        changes: list[tuple[Any, dict[str, Any] | None]] = [
+            (row[key], row) for row in _rows_from_file(schema, written)
+        ]
+        changes.extend((pk, None) for pk in deleted)
+        return RowsChanged(schema, next_id, changes)
+    if kind == "create":
+        return TableCreated(TableSchema.from_dict(raw[1]))
+    if kind == "drop" and isinstance(raw[1], str):
+        return TableDropped(raw[1])
+    raise DamagedFile(f"unknown journal operation {kind!r}")
 
 
 class BinaryEngine(FileEngine):
@@ -271,6 +415,7 @@ class BinaryEngine(FileEngine):
 
     name = "binary"
     snapshot_format = BinaryFormat()
+    journal_format = BinaryJournal()
 
 
 register_engine("binary", BinaryEngine, aliases=("pytuck",))

@@ -1,33 +1,70 @@
-"""What the file engines share: the memory engine, persisted as one snapshot file.
+"""What the file engines share: the memory engine, persisted as a snapshot plus a journal.
 
 The ``binary`` and ``json`` engines keep every table in memory exactly as the
 memory engine does (same transactions, indexes, planner and executor) and add
-persistence through the two hooks the memory engine offers:
-:meth:`~pytuck.engines.memory.engine.MemoryEngine.persist` (a commit, before it
-is applied) and :meth:`~pytuck.engines.memory.engine.MemoryEngine.schema_changed`
-(a table was created or dropped).
+persistence through the hook the memory engine offers:
+:meth:`~pytuck.engines.memory.engine.MemoryEngine.persist` (a commit's change
+set, before it is applied). Table creation and dropping are written by this
+module's own ``ensure_table``/``drop_table``.
 
-This module owns everything but the byte layout: opening (lock, read, verify,
-load into :class:`~pytuck.engines.memory.store.TableStore` objects), writing
-(atomic replace), ``auto_flush``, ``read_only`` and closing. A format module
-supplies a :class:`SnapshotFormat` that turns :class:`TableImage` objects into
-bytes and back; that seam is where a journal format will plug in later.
+**The file.** One file holds a *snapshot* (the whole database as of one
+commit, numbered by that commit's sequence number) followed by the *journal*:
+one framed, checksummed entry per commit made since (see
+:mod:`pytuck.engines.journal`). A format module supplies the byte layouts: a
+:class:`SnapshotFormat` (header, schemas and rows) and a
+:class:`~pytuck.engines.journal.JournalFormat` (entries). Everything else is
+here: opening, replaying, locking, appending, compacting, following other
+processes, ``auto_flush``, ``read_only`` and closing.
 
-Durability (format version 1): with ``auto_flush=True`` every commit writes a
-complete snapshot of the database to a temporary file in the same folder,
-fsyncs it, renames it over the database file and fsyncs the folder, so a crash
-leaves either the old or the new database, never a mixture. A commit therefore
-costs O(size of the database); an append-only journal will replace this. With
-``auto_flush=False`` commits only mark the database dirty, and :meth:`flush` or
-:meth:`close` writes the snapshot.
+**Durability.** With ``auto_flush=True`` (the default) a commit appends its
+entry at the end of the journal and syncs it (fdatasync) before ``commit()``
+returns, so a commit costs time proportional to the change, not to the
+database. With ``auto_flush=False`` commits are applied in memory and their
+entries buffered; :meth:`FileEngine.flush` or :meth:`FileEngine.close` writes
+them in one append. While entries are buffered the engine keeps the writer
+lock (below), so no other process can commit in between and the buffered
+entries always follow the file's last entry.
 
-Processes: a writable engine holds an exclusive lock on ``<path>.lock`` (next
-to the file a symlink points to, if it is one) until it is closed, so a second
-writer (another process, or another ``Storage`` in this one) fails at once
-with :class:`~pytuck.errors.DatabaseConnectionError`. The lock file stays in
-place after close (removing it would let two writers lock different files).
-A ``read_only`` engine takes no lock, loads the data as it is when opened and
-never sees later commits of a writer.
+**Compaction** writes a fresh snapshot of the whole database to a temporary
+file in the same folder, fsyncs it, renames it over the database file and
+fsyncs the folder. A crash leaves either the old file (snapshot + journal) or
+the new one (snapshot only), both complete, so nothing is ever applied twice
+or lost. It runs when the journal grows past ``max(compact_min_bytes,
+compact_ratio x snapshot size)`` after a commit (256 KiB and 0.25 by default:
+replaying a journal costs more per byte than decoding a snapshot; measured,
+a full journal made a 100,000-row binary database open in 1.3 s instead of
+0.5 s, and a 100-row one in 45 ms),
+at :meth:`FileEngine.close` when the journal is not empty, and on
+:meth:`FileEngine.compact`. Before compacting, buffered entries are appended
+first, so the old file always holds every entry up to the new snapshot.
+
+**Opening** decodes the snapshot and replays the journal. A torn last entry
+(a crash mid-append) is ignored, and cut off by the next writer; any other
+damage raises :class:`~pytuck.errors.CorruptDatabaseError` naming the file
+and the byte offset, and nothing is written to the file.
+
+**Several processes** may open one file at once. Writers are serialised by a
+lock on ``<file>.lock`` (filelock's lock, taken with
+:func:`filelock.lock_descriptor` on a descriptor kept open), held for one
+commit, table creation or compaction, not for the storage's lifetime; a
+writer waits up to ``lock_timeout`` seconds (default 10) for it, then raises
+:class:`~pytuck.errors.DatabaseConnectionError`. Each engine catches up with
+the file (reads the journal entries other processes appended) when a
+transaction begins, when the table list is read, and under the lock before
+a commit is checked and written. A compaction by another process is noticed
+by the file's identity (device and inode) changing: the engine finishes the
+old file's journal, then continues in the new file, decoding its snapshot
+only if it holds commits this engine has not seen.
+
+No update is lost: a transaction that writes a row another process committed
+after the transaction began gets :class:`~pytuck.errors.ConflictError` at
+the write or at commit, exactly as between threads of one process (first
+committer wins); roll back and retry. A key the engine assigned that another
+process assigned and committed first is a ``ConflictError`` too.
+
+**Read-only** (``read_only=True``): no lock, no write of any kind (a torn
+tail is left in place); the data is as of opening and refreshed at every
+transaction begin, so each new transaction sees every commit made before it.
 """
 
 from __future__ import annotations
@@ -35,9 +72,13 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
+import random
 import re
 import secrets
 import stat
+import time
+import warnings
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -47,6 +88,17 @@ from typing import Any
 import filelock
 
 from pytuck.engines.base import Capabilities
+from pytuck.engines.journal import (
+    DamagedFile,
+    Entry,
+    JournalFormat,
+    RowsChanged,
+    TableCreated,
+    TableDropped,
+    append,
+    read_at,
+    read_entries,
+)
 from pytuck.engines.memory.engine import MemoryEngine, MemoryTransaction
 from pytuck.engines.memory.store import TableStore
 from pytuck.errors import (
@@ -64,6 +116,7 @@ from pytuck.schema import TableSchema
 __all__ = [
     "FileEngine",
     "SnapshotFormat",
+    "SnapshotHeader",
     "TableImage",
     "DamagedFile",
     "write_atomically",
@@ -73,6 +126,10 @@ __all__ = [
 
 Row = dict[str, Any]
 ChangeSet = list[tuple[str, list[tuple[Any, Row | None]]]]
+
+_BINARY = getattr(os, "O_BINARY", 0)
+#: Bytes read to find a snapshot's header without reading the snapshot.
+_HEADER_PREFIX = 65_536
 
 
 @dataclass(frozen=True)
@@ -92,48 +149,62 @@ class TableImage:
     rows: Collection[Row]
 
 
-class DamagedFile(Exception):
-    """Raised by a :class:`SnapshotFormat` when bytes are not a database it can read.
+@dataclass(frozen=True)
+class SnapshotHeader:
+    """What a snapshot's header says, read without decoding the snapshot.
 
-    The engine turns it into :class:`~pytuck.errors.CorruptDatabaseError`
-    naming the file.
-
-    Args:
-        reason: what is wrong, in words.
-        offset: the byte offset of the problem, when known.
+    Attributes:
+        version: the format version the snapshot was written in.
+        sequence: the number of the last commit the snapshot holds.
+        end: the file offset where the snapshot ends and the journal begins.
     """
 
-    def __init__(self, reason: str, offset: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.offset = offset
+    version: int
+    sequence: int
+    end: int
 
 
 class SnapshotFormat(ABC):
-    """A byte layout of a whole database: header, schemas and rows.
+    """A byte layout of a whole database as of one commit: header, schemas and rows.
 
     Implementations must detect any damage (wrong magic, truncation, changed
     bytes, a newer format version) and raise :class:`DamagedFile` for it,
-    never return partial data.
+    never return partial data. The journal follows the snapshot in the same
+    file, so a snapshot knows where it ends.
     """
 
     #: Short name used in messages ("binary", "json").
     name: str = ""
+    #: The format version this layout writes (and the newest it reads).
+    version: int = 0
 
     @abstractmethod
-    def encode(self, tables: Sequence[TableImage]) -> bytes:
-        """The complete file content holding ``tables``.
+    def encode(self, tables: Sequence[TableImage], sequence: int) -> bytes:
+        """The complete snapshot holding ``tables`` as of commit number ``sequence``.
 
         Raises:
             SerializationError: a value cannot be stored in this format.
         """
 
     @abstractmethod
-    def decode(self, data: bytes) -> list[TableImage]:
-        """The tables held by a complete file content.
+    def read_header(self, data: bytes, size: int) -> SnapshotHeader:
+        """The header of the snapshot starting the file.
+
+        Args:
+            data: the start of the file (at least its first 64 KiB, or all of it).
+            size: the size of the whole file.
 
         Raises:
-            DamagedFile: ``data`` is not an intact database of this format.
+            DamagedFile: not a snapshot of this format, a newer version, a
+                damaged header, or a file shorter than the header announces.
+        """
+
+    @abstractmethod
+    def decode(self, data: bytes, header: SnapshotHeader) -> list[TableImage]:
+        """The tables of the snapshot at the start of ``data`` (the whole file).
+
+        Raises:
+            DamagedFile: the snapshot is not intact.
         """
 
 
@@ -186,7 +257,7 @@ def write_atomically(path: str, data: bytes) -> None:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
         mode = 0o666  # a new database gets the default permissions (less the umask)
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, mode)
     try:
         try:
             view = memoryview(data)
@@ -228,6 +299,65 @@ def _stale_temporaries(path: str) -> list[str]:
     return [os.path.join(folder, name) for name in names if pattern.fullmatch(name)]
 
 
+class _Handles:
+    """The descriptors an engine keeps open: closed by close(), or when the engine is collected."""
+
+    __slots__ = ("read", "write", "lock")
+
+    def __init__(self) -> None:
+        self.read: int | None = None  # the database file, for reading
+        self.write: int | None = None  # the same file, for appending (opened on first write)
+        self.lock: int | None = None  # <file>.lock, for the writer lock
+
+    def close_file(self) -> None:
+        read, write, self.read, self.write = self.read, self.write, None, None
+        for fd in (read, write):
+            if fd is not None:
+                with suppress(OSError):
+                    os.close(fd)
+
+    def close(self) -> None:
+        self.close_file()
+        lock, self.lock = self.lock, None
+        if lock is not None:
+            with suppress(OSError):
+                os.close(lock)  # closing the descriptor releases its lock too
+
+
+@dataclass
+class _Loaded:
+    """A database read from a file: tables with the journal replayed, and where it ends."""
+
+    tables: dict[str, TableStore]
+    sequence: int
+    header: SnapshotHeader
+    end: int
+    size: int
+
+
+class _FileTransaction(MemoryTransaction):
+    """A transaction of a writable file engine: commits under the writer lock, caught up."""
+
+    engine: FileEngine
+
+    def commit(self) -> None:
+        """Catch up with other processes under the writer lock, check, write the entry, apply.
+
+        Raises:
+            ConflictError: a row this transaction writes was committed by
+                another transaction or process after it began.
+            DatabaseConnectionError: the writer lock stayed busy for ``lock_timeout``.
+        """
+        engine = self.engine
+        with engine.lock:
+            if self.closed or not any(overlay.rows for overlay in self.overlays.values()):
+                super().commit()
+                return
+            with engine._writing("commit changes to"):
+                super().commit()
+                engine._maybe_compact()
+
+
 class _ReadOnlyTransaction(MemoryTransaction):
     """A transaction of a read-only file engine: reads work, every write is refused."""
 
@@ -255,32 +385,44 @@ class _ReadOnlyTransaction(MemoryTransaction):
 
 
 class FileEngine(MemoryEngine):
-    """A memory engine whose tables live in one file between runs.
+    """A memory engine whose tables live in one file (snapshot + journal) between runs.
 
-    Subclasses set :attr:`name` and :attr:`snapshot_format` and register
-    themselves. See the module docstring for durability, locking and
-    read-only behaviour.
+    Subclasses set :attr:`name`, :attr:`snapshot_format` and
+    :attr:`journal_format` and register themselves. See the module docstring
+    for the file, durability, compaction, several processes and read-only use.
 
     Args:
         path: the database file. A missing file is a new, empty database,
-            written on the first table creation, commit or flush.
-        auto_flush: write a snapshot at every commit and table creation
-            (default). With False, only :meth:`flush` and :meth:`close` write.
-        read_only: take no lock, load the data as of opening, refuse every
-            write with :class:`~pytuck.errors.ReadOnlyError`.
+            written at the first table creation, commit or flush.
+        auto_flush: append and sync each commit before ``commit()`` returns
+            (default). With False, commits are buffered (the writer lock is
+            held meanwhile) and :meth:`flush` or :meth:`close` writes them.
+        read_only: take no lock and write nothing; refuse every write with
+            :class:`~pytuck.errors.ReadOnlyError`; see other processes'
+            commits from each new transaction on.
+        lock_timeout: seconds a write waits for another process's writer
+            lock before raising (default 10).
+        compact_ratio: compact once the journal is larger than this fraction
+            of the snapshot (default 0.25) ...
+        compact_min_bytes: ... and larger than this many bytes (default 256 KiB).
 
     Raises:
         ConfigurationError: no path, the path is a folder, its folder is
-            missing, or an unknown option was given.
+            missing, or an unknown or invalid option was given.
         CorruptDatabaseError: the file is not a database of this engine, is
             damaged, or was written by a newer pytuck (the file is left as it is).
-        DatabaseConnectionError: another writer holds the database.
+
+    Example::
+
+        db = Storage("app.pytuck", compact_min_bytes=16 * 2**20)
     """
 
-    capabilities = Capabilities(persistent=True, sql=False)
+    capabilities = Capabilities(persistent=True, sql=False, multi_process=True)
 
-    #: The byte layout of this engine's files.
+    #: The byte layout of this engine's snapshots.
     snapshot_format: SnapshotFormat
+    #: The byte layout of this engine's journal entries.
+    journal_format: JournalFormat
 
     def __init__(
         self,
@@ -288,19 +430,28 @@ class FileEngine(MemoryEngine):
         *,
         auto_flush: bool = True,
         read_only: bool = False,
+        lock_timeout: float = 10.0,
+        compact_ratio: float = 0.25,
+        compact_min_bytes: int = 262_144,
         **options: Any,
     ) -> None:
         super().__init__(None)
         if options:
             raise ConfigurationError(
-                f"the {self.name} engine takes the options auto_flush and read_only, "
-                f"got unknown {sorted(options)}"
+                f"the {self.name} engine takes the options auto_flush, read_only, lock_timeout, "
+                f"compact_ratio and compact_min_bytes, got unknown {sorted(options)}"
             )
         if path is None:
             raise ConfigurationError(
                 f"the {self.name} engine stores into a file: give Storage a file path "
                 "(or use in_memory=True)"
             )
+        for option, value in (
+            ("lock_timeout", lock_timeout), ("compact_ratio", compact_ratio),
+            ("compact_min_bytes", compact_min_bytes),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise ConfigurationError(f"{option} must be a number >= 0, got {value!r}")
         self.path = os.fspath(path)
         self.location = self.path
         # Files are reached through the resolved absolute path: a later chdir
@@ -308,22 +459,32 @@ class FileEngine(MemoryEngine):
         self._file = os.path.realpath(self.path)
         self.auto_flush = auto_flush
         self.read_only = read_only
-        # dirty: the file lags behind the committed tables (auto_flush=False,
-        # or a table creation whose write failed); flush() and close() write it.
-        self.dirty = False
-        self._file_lock: filelock.BaseFileLock | None = None
+        self.lock_timeout = float(lock_timeout)
+        self.compact_ratio = float(compact_ratio)
+        self.compact_min_bytes = int(compact_min_bytes)
+        self._handles = _Handles()
+        self._finalizer = weakref.finalize(self, self._handles.close)
+        # Where the file stands, as this engine last read it. _identity is
+        # (device, inode) of the open descriptor: a new one means another
+        # process compacted (renamed a new file over this one).
+        self._identity: tuple[int, int] | None = None
+        self._snapshot_end = 0  # where the journal starts
+        self._snapshot_version = 0
+        self._end = 0  # the end of the last journal entry applied
+        self._file_size = 0  # the size seen at the last look (more than _end: a torn tail)
+        # auto_flush=False: encoded entries of commits applied but not written yet.
+        self._pending: list[bytes] = []
+        self._lock_depth = 0  # nested holds of the writer lock (one more while entries are pending)
+        self._holding_for_pending = False
+        self._compaction_retry_at = 0  # after a failed compaction: journal size to try again at
         self._check_path()
-        if not read_only:
-            self._acquire_lock()
         try:
             self._load()
             if not read_only:
-                for stale in _stale_temporaries(self._file):
-                    with suppress(OSError):
-                        os.unlink(stale)
+                self._remove_stale_temporaries()
         except BaseException:
-            self._release_lock()
             self.closed = True
+            self._finalizer()
             raise
 
     # --- opening ---------------------------------------------------------------
@@ -338,39 +499,64 @@ class FileEngine(MemoryEngine):
                 f"cannot open {self.path}: the folder {folder} does not exist; create it first"
             )
 
-    def _acquire_lock(self) -> None:
-        lock = filelock.FileLock(self._file + ".lock", thread_local=False)
-        try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            raise DatabaseConnectionError(
-                f"{self.path} is already open for writing (its lock file {self._file}.lock is "
-                "held by another process or another Storage); close that one first, or open "
-                "this one with read_only=True",
-                details={"path": self.path},
-            ) from None
-        self._file_lock = lock
-
-    def _release_lock(self) -> None:
-        lock, self._file_lock = self._file_lock, None
-        if lock is not None:
-            lock.release(force=True)
-
     def _load(self) -> None:
+        """Read the file, if there is one, into the engine (the tables it holds now are replaced)."""
         try:
-            with open(self._file, "rb") as handle:
-                data = handle.read()
+            fd = os.open(self._file, os.O_RDONLY | _BINARY)
         except FileNotFoundError:
             return
+        try:
+            loaded = self._read_database(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if self.tables:  # a reload: open transactions must still see conflicts
+            _carry_versions(self.tables, loaded.tables, loaded.sequence)
+        self._handles.close_file()
+        self._handles.read = fd
+        self.tables = loaded.tables
+        self._json_columns.clear()
+        self.sequence = loaded.sequence
+        self._adopt(fd, loaded.header, loaded.end, loaded.size)
+
+    def _adopt(self, fd: int, header: SnapshotHeader, end: int, size: int) -> None:
+        status = os.fstat(fd)
+        self._identity = (status.st_dev, status.st_ino)
+        self._snapshot_end = header.end
+        self._snapshot_version = header.version
+        self._end = end
+        self._file_size = size
+
+    def _read_database(self, fd: int) -> _Loaded:
+        """Decode the snapshot and replay the journal of the open file ``fd``."""
+        size = os.fstat(fd).st_size
+        data = read_at(fd, 0, size)
         if not data:
             raise self._corrupt("the file is empty, so it is not a pytuck database")
         try:
-            with paused_gc():
-                images = self.snapshot_format.decode(data)
-                tables = {image.schema.name: _load_table(image) for image in images}
+            header = self.snapshot_format.read_header(data, len(data))
+            tables = self._decode_snapshot(data, header)
+            sequence = header.sequence
+            end = header.end
+            lookup = _schema_lookup(tables)
+            journal = data[header.end:]
+            for entry, entry_end in read_entries(self.journal_format, journal, header.end, sequence, lookup):
+                _apply_entry(tables, entry)
+                sequence = entry.sequence
+                end = entry_end
         except DamagedFile as exc:
             raise self._corrupt(exc.reason, exc.offset) from None
-        self.tables = tables
+        return _Loaded(tables, sequence, header, end, len(data))
+
+    def _decode_snapshot(self, data: bytes, header: SnapshotHeader) -> dict[str, TableStore]:
+        """The tables of the snapshot: the one place a snapshot is decoded.
+
+        Raises:
+            DamagedFile: the snapshot is not intact.
+        """
+        with paused_gc():
+            images = self.snapshot_format.decode(data, header)
+            return {image.schema.name: _load_table(image) for image in images}
 
     def _corrupt(self, reason: str, offset: int | None = None) -> CorruptDatabaseError:
         where = f" at byte {offset}" if offset is not None else ""
@@ -380,7 +566,154 @@ class FileEngine(MemoryEngine):
             details={"path": self.path, "offset": offset},
         )
 
-    # --- writing ----------------------------------------------------------------
+    # --- following other processes -----------------------------------------------
+    def _refresh(self) -> None:
+        """Catch up with what other processes wrote since this engine last looked.
+
+        Cheap when nothing changed (one ``stat``). Called with ``self.lock`` held.
+
+        Raises:
+            CorruptDatabaseError: the new part of the file is damaged (the
+                engine keeps every entry read before the damage).
+        """
+        try:
+            status = os.stat(self._file)
+        except FileNotFoundError:
+            # Not created yet, or removed while open: keep the data, and let the
+            # next write create a new file from it rather than append to a
+            # file no one can open any more.
+            self._handles.close_file()
+            self._identity = None
+            return
+        if self._handles.read is None:
+            self._load()  # another process created the file
+            return
+        if (status.st_dev, status.st_ino) != self._identity:
+            self._follow_replacement()
+            return
+        self._file_size = status.st_size
+        if status.st_size != self._end:
+            self._read_journal(status.st_size)
+
+    def _read_journal(self, size: int) -> None:
+        """Apply the entries between the last one applied and ``size``."""
+        fd = self._handles.read
+        assert fd is not None
+        if size < self._end:
+            raise self._corrupt(
+                f"the file is now {size} bytes, shorter than the {self._end} bytes already "
+                "read from it (something other than pytuck cut it)",
+                size,
+            )
+        data = read_at(fd, self._end, size - self._end)
+        try:
+            for entry, end in read_entries(
+                self.journal_format, data, self._end, self.sequence, _schema_lookup(self.tables)
+            ):
+                _apply_entry(self.tables, entry)
+                if any(not isinstance(operation, RowsChanged) for operation in entry.operations):
+                    self._json_columns.clear()
+                self.sequence = entry.sequence
+                self._end = end
+        except DamagedFile as exc:
+            raise self._corrupt(exc.reason, exc.offset) from None
+
+    def _follow_replacement(self) -> None:
+        """Another process compacted: finish the old file's journal, then go on in the new file.
+
+        A compactor appends every entry before it compacts, so after reading
+        the old file this engine is at the new snapshot's commit and only its
+        journal needs reading; otherwise the new snapshot is decoded.
+        """
+        old = self._handles.read
+        assert old is not None
+        old_size = os.fstat(old).st_size
+        if old_size != self._end:
+            self._read_journal(old_size)
+        try:
+            fd = os.open(self._file, os.O_RDONLY | _BINARY)
+        except FileNotFoundError:
+            return
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                header = self.snapshot_format.read_header(read_at(fd, 0, min(size, _HEADER_PREFIX)), size)
+            except DamagedFile as exc:
+                raise self._corrupt(exc.reason, exc.offset) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        if header.sequence != self.sequence:
+            os.close(fd)
+            self._load()
+            return
+        self._handles.close_file()
+        self._handles.read = fd
+        self._adopt(fd, header, header.end, size)
+        if size != header.end:
+            self._read_journal(size)
+
+    # --- the writer lock -------------------------------------------------------------
+    def _lock_file(self) -> int:
+        fd = self._handles.lock
+        if fd is None:
+            fd = self._handles.lock = os.open(self._file + ".lock", os.O_RDWR | os.O_CREAT | _BINARY, 0o666)
+        return fd
+
+    def _acquire_writer_lock(self, wait: bool = True) -> bool:
+        """Take (or nest) the writer lock; False if ``wait`` is False and it is busy.
+
+        Raises:
+            DatabaseConnectionError: still busy after ``lock_timeout`` seconds.
+        """
+        if self._lock_depth == 0:
+            fd = self._lock_file()
+            if not filelock.lock_descriptor(fd, blocking=False):
+                if not wait:
+                    return False
+                self._wait_for_lock(fd)
+        self._lock_depth += 1
+        return True
+
+    def _wait_for_lock(self, fd: int) -> None:
+        # Poll with a short, growing, jittered pause: a commit holds the lock
+        # for about one fsync, so waiting longer than a few ms wastes time.
+        deadline = time.monotonic() + self.lock_timeout
+        pause = 0.0002
+        while not filelock.lock_descriptor(fd, blocking=False):
+            if time.monotonic() >= deadline:
+                raise DatabaseConnectionError(
+                    f"{self.path}: another writer has held the lock {self._file}.lock for more "
+                    f"than {self.lock_timeout:g} s (a storage with auto_flush=False holding "
+                    "unflushed commits, or the compaction of a large database); retry, flush "
+                    "that storage, or give Storage a larger lock_timeout",
+                    details={"path": self.path},
+                )
+            time.sleep(pause * (0.5 + random.random()))
+            pause = min(pause * 2, 0.005)
+
+    def _release_writer_lock(self) -> None:
+        self._lock_depth -= 1
+        if self._lock_depth == 0 and self._handles.lock is not None:
+            filelock.unlock_descriptor(self._handles.lock)
+
+    @contextmanager
+    def _writing(self, action: str, table: str | None = None) -> Iterator[None]:
+        """Hold the writer lock with the engine caught up with the file (``self.lock`` held).
+
+        Raises:
+            ReadOnlyError: the engine is read-only.
+            TransactionError: the engine is closed.
+        """
+        self._check_writable(action, table)
+        self._acquire_writer_lock()
+        try:
+            self._refresh()
+            yield
+        finally:
+            self._release_writer_lock()
+
+    # --- writing ------------------------------------------------------------------------
     def refusal(self, action: str, table: str | None = None) -> ReadOnlyError:
         """The error for a write attempted through a read-only engine."""
         what = f"{action} table {table!r}" if table is not None else action
@@ -398,27 +731,73 @@ class FileEngine(MemoryEngine):
                 f"{self.path} is closed; open a new Storage to use it", table_name=table
             )
 
-    def _images(self, changes: ChangeSet | None = None) -> list[TableImage]:
-        """Every table as it stands, with a not-yet-applied change set merged in."""
-        pending = dict(changes) if changes else {}
-        images = []
-        for name, store in self.tables.items():
-            rows = store.rows
-            table_changes = pending.get(name)
-            if table_changes:
-                rows = dict(rows)
-                for pk, row in table_changes:
-                    if row is None:
-                        rows.pop(pk, None)
-                    else:
-                        rows[pk] = row
-            images.append(TableImage(store.schema, store.next_id, rows.values()))
-        return images
+    def _encode_entry(self, entry: Entry) -> bytes:
+        try:
+            return self.journal_format.encode_entry(entry)
+        except PytuckError:
+            raise
+        except Exception as exc:  # an encoder refusing a value: name the file
+            raise SerializationError(
+                f"{self.path}: a value cannot be stored by the {self.name} engine: {exc}",
+                details={"path": self.path},
+            ) from exc
 
-    def _write(self, images: Sequence[TableImage]) -> None:
+    def _record(self, entry: Entry) -> None:
+        """Write ``entry`` (auto_flush) or buffer it; called under the writer lock, before
+        the entry is applied, so a failure applies nothing.
+
+        Raises:
+            SerializationError: a value cannot be stored in this format.
+            OSError: the file could not be written.
+        """
+        data = self._encode_entry(entry)
+        if self.auto_flush:
+            if self._handles.read is None or self._snapshot_version < self.snapshot_format.version:
+                self._write_snapshot()  # the state before this entry, which then follows it
+            self._append(data)
+        else:
+            if not self._holding_for_pending:
+                self._acquire_writer_lock()
+                self._holding_for_pending = True
+            self._pending.append(data)
+
+    def _append(self, data: bytes) -> None:
+        fd = self._handles.write
+        if fd is None:
+            fd = os.open(self._file, os.O_WRONLY | _BINARY)
+            status = os.fstat(fd)
+            if (status.st_dev, status.st_ino) != self._identity:  # cannot happen under the lock
+                os.close(fd)
+                raise DatabaseConnectionError(f"{self.path} was replaced while being written; retry")
+            self._handles.write = fd
+        append(fd, self._end, data, cut=self._file_size > self._end)
+        self._end += len(data)
+        self._file_size = self._end
+
+    def _flush_pending(self) -> None:
+        """Write the buffered entries (the writer lock is held since the first of them)."""
+        if not self._pending:
+            return
+        if self._handles.read is None or self._snapshot_version < self.snapshot_format.version:
+            self._write_snapshot()  # holds every applied commit, the buffered ones too
+        else:
+            self._append(b"".join(self._pending))
+        self._drop_pending()
+
+    def _drop_pending(self) -> None:
+        self._pending.clear()
+        if self._holding_for_pending:
+            self._holding_for_pending = False
+            self._release_writer_lock()
+
+    def _images(self) -> list[TableImage]:
+        return [TableImage(s.schema, s.next_id, s.rows.values()) for s in self.tables.values()]
+
+    def _write_snapshot(self) -> None:
+        """Replace the file with a snapshot of the committed tables (writer lock held)."""
         try:
             with paused_gc():
-                data = self.snapshot_format.encode(images)
+                data = self.snapshot_format.encode(self._images(), self.sequence)
         except PytuckError:
             raise
         except Exception as exc:  # an encoder refusing a value: name the file
@@ -427,12 +806,70 @@ class FileEngine(MemoryEngine):
                 details={"path": self.path},
             ) from exc
         write_atomically(self._file, data)
+        fd = os.open(self._file, os.O_RDONLY | _BINARY)
+        self._handles.close_file()
+        self._handles.read = fd
+        header = SnapshotHeader(self.snapshot_format.version, self.sequence, len(data))
+        self._adopt(fd, header, len(data), len(data))
+        self._remove_stale_temporaries()
+
+    def _compact(self) -> None:
+        """Write a fresh snapshot (writer lock held, engine caught up)."""
+        if self._pending and self._handles.read is not None and (
+            self._snapshot_version == self.snapshot_format.version
+        ):
+            # Other processes follow a compaction by reading the old file to
+            # its end first: it must hold every commit the snapshot holds.
+            self._append(b"".join(self._pending))
+        self._write_snapshot()
+        self._drop_pending()
+        self._compaction_retry_at = 0
+
+    def _maybe_compact(self) -> None:
+        """Compact if the journal outgrew its threshold (after a write, writer lock held).
+
+        The commit that got here is already durable in the journal, so a
+        compaction failing for lack of space is reported as a warning, not as
+        a failed commit, and retried once the journal has doubled.
+        """
+        if self._pending or self._handles.read is None:
+            return
+        journal = self._end - self._snapshot_end
+        limit = max(self.compact_min_bytes, self.compact_ratio * self._snapshot_end, self._compaction_retry_at)
+        if journal > limit:
+            self._compact_quietly()
+
+    def _compact_quietly(self) -> None:
+        """Compact; a failure only warns, since every commit is already in the journal."""
+        journal = self._end - self._snapshot_end
+        try:
+            self._compact()
+        except OSError as exc:
+            self._compaction_retry_at = 2 * journal
+            warnings.warn(
+                f"{self.path}: compaction failed ({exc}); the commits are safe in the journal "
+                "and compaction will be tried again later",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+    def _remove_stale_temporaries(self) -> None:
+        # A temporary file is stale only if no compaction is running: under the lock.
+        if not self._acquire_writer_lock(wait=False):
+            return
+        try:
+            for stale in _stale_temporaries(self._file):
+                with suppress(OSError):
+                    os.unlink(stale)
+        finally:
+            self._release_writer_lock()
 
     def persist(self, sequence: int, changes: ChangeSet) -> None:
-        """Write the snapshot that includes ``changes`` (auto_flush) or mark it pending.
+        """Write the commit's change set to the journal (auto_flush) or buffer it.
 
-        Called by a commit under the engine lock, before the changes are
-        applied; if it raises, the commit fails and nothing is applied.
+        Called by a commit under the engine lock and the writer lock, before
+        the changes are applied; if it raises, the commit fails and nothing
+        is applied.
 
         Raises:
             ReadOnlyError: the engine is read-only.
@@ -440,71 +877,189 @@ class FileEngine(MemoryEngine):
             OSError: the file could not be written.
         """
         self._check_writable("commit changes to", changes[0][0] if changes else None)
-        if self.auto_flush:
-            self._write(self._images(changes))
-            self.dirty = False
-        else:
-            self.dirty = True
+        operations = []
+        for name, rows in changes:
+            store = self.tables[name]
+            operations.append(RowsChanged(store.schema, store.next_id, rows))
+        self._record(Entry(sequence, operations))
 
     def schema_changed(self) -> None:
-        """A table was created or dropped: write the snapshot (auto_flush) or mark it pending."""
-        self.dirty = True
-        if self.auto_flush:
-            self._write(self._images())
-            self.dirty = False
+        """Nothing to do: :meth:`ensure_table` and :meth:`drop_table` journal their change first."""
 
     def ensure_table(self, schema: TableSchema) -> TableSchema:
-        """Create the table if missing (written at once with auto_flush); else check it.
+        """Create the table if missing (journaled first, like a commit); else check it.
 
         Raises:
             ReadOnlyError: the table is missing and the engine is read-only.
             SchemaError: the stored table disagrees with ``schema``.
         """
         with self.lock:
-            if schema.name not in self.tables:
-                self._check_writable("create", schema.name)
-            return super().ensure_table(schema)
+            if not self.closed:
+                self._refresh()
+            if schema.name in self.tables:
+                return super().ensure_table(schema)
+            with self._writing("create", schema.name):
+                if schema.name not in self.tables:  # another process may have created it
+                    self._record(Entry(self.sequence + 1, [TableCreated(schema)]))
+                    self.sequence += 1
+                stored = super().ensure_table(schema)
+                self._maybe_compact()
+                return stored
 
     def drop_table(self, name: str) -> None:
-        """Remove a table and its rows (written at once with auto_flush).
+        """Remove a table and its rows (journaled first, like a commit).
 
         Raises:
             ReadOnlyError: the engine is read-only.
         """
-        with self.lock:
-            self._check_writable("drop", name)
+        with self.lock, self._writing("drop", name):
+            if name not in self.tables:
+                return
+            self._record(Entry(self.sequence + 1, [TableDropped(name)]))
+            self.sequence += 1
             super().drop_table(name)
+            self._maybe_compact()
+
+    def table_schema(self, name: str) -> TableSchema | None:
+        """The schema of table ``name`` as the file has it now, or None."""
+        with self.lock:
+            if not self.closed:
+                self._refresh()
+            return super().table_schema(name)
+
+    def table_names(self) -> list[str]:
+        """Names of the tables as the file has them now."""
+        with self.lock:
+            if not self.closed:
+                self._refresh()
+            return super().table_names()
 
     def begin(self) -> MemoryTransaction:
-        """Start a transaction (one that refuses writes when read-only)."""
-        if self.read_only and not self.closed:
-            return _ReadOnlyTransaction(self)
-        return super().begin()
+        """Start a transaction that sees every commit made before it (other processes' too).
 
-    def flush(self) -> None:
-        """Write the snapshot if commits since the last write are pending.
-
-        With ``auto_flush=True`` there is normally nothing pending. A read-only
-        or closed engine has nothing to write.
+        Raises:
+            TransactionError: the engine is closed.
+            CorruptDatabaseError: the journal another process appended is damaged.
         """
         with self.lock:
-            if self.dirty and not self.read_only and not self.closed:
-                self._write(self._images())
-                self.dirty = False
+            if self.closed:
+                return super().begin()  # raises
+            self._refresh()
+            if self.read_only:
+                return _ReadOnlyTransaction(self)
+            return _FileTransaction(self)
+
+    def flush(self) -> None:
+        """Write the buffered commits (``auto_flush=False``) and release the writer lock.
+
+        Nothing to do with ``auto_flush=True``, or on a read-only or closed engine.
+
+        Raises:
+            OSError: the file could not be written (the commits stay buffered).
+        """
+        with self.lock:
+            if not self._pending or self.read_only or self.closed:
+                return
+            with self._writing("flush"):
+                self._flush_pending()
+                self._maybe_compact()
+
+    def compact(self) -> None:
+        """Write a fresh snapshot of the whole database now (buffered commits included).
+
+        Raises:
+            ReadOnlyError: the engine is read-only.
+            DatabaseConnectionError: the writer lock stayed busy for ``lock_timeout``.
+            OSError: the file could not be written (the database is unchanged).
+        """
+        with self.lock, self._writing("compact"):
+            self._compact()
 
     def close(self) -> None:
-        """Write pending changes, then release the lock. Idempotent.
+        """Write buffered commits, compact a non-empty journal, release the file. Idempotent.
 
-        The lock is released even if the final write fails (the error is raised).
+        If another process holds the writer lock at that moment (and nothing
+        is buffered) the compaction is left to a later writer; a compaction
+        that fails only warns (the journal holds every commit). Descriptors and
+        the lock are released even if writing buffered commits fails (the
+        error is raised).
+
+        Raises:
+            OSError: the buffered commits (``auto_flush=False``) could not be written.
         """
         with self.lock:
             if self.closed:
                 return
             try:
-                self.flush()
+                if not self.read_only:
+                    self._compact_on_close()
             finally:
                 self.closed = True
-                self._release_lock()
+                self._pending.clear()
+                self._lock_depth = 0
+                self._holding_for_pending = False
+                self._finalizer()
+
+    def _compact_on_close(self) -> None:
+        if self._pending:
+            with self._writing("close"):
+                self._flush_pending()  # a failure here loses commits: it is raised
+                self._compact_quietly()
+            return
+        if self._handles.read is None or not self._acquire_writer_lock(wait=False):
+            return
+        try:
+            self._refresh()
+            if self._handles.read is not None and self._end > self._snapshot_end:
+                self._compact_quietly()
+        finally:
+            self._release_writer_lock()
+
+
+def _schema_lookup(tables: dict[str, TableStore]) -> Any:
+    def schema_of(name: str) -> TableSchema | None:
+        store = tables.get(name)
+        return None if store is None else store.schema
+
+    return schema_of
+
+
+def _apply_entry(tables: dict[str, TableStore], entry: Entry) -> None:
+    """Apply a journal entry to committed tables (one process's commit, replayed)."""
+    for operation in entry.operations:
+        if isinstance(operation, RowsChanged):
+            store = tables[operation.schema.name]
+            store.apply(operation.changes, entry.sequence)
+            if operation.next_id > store.next_id:
+                store.next_id = operation.next_id
+        elif isinstance(operation, TableCreated):
+            tables[operation.schema.name] = TableStore(operation.schema)
+        else:
+            tables.pop(operation.name, None)
+
+
+def _carry_versions(old: dict[str, TableStore], new: dict[str, TableStore], sequence: int) -> None:
+    """Stamp the rows of freshly loaded tables for conflict checks.
+
+    After a reload, rows that differ from what this engine held count as
+    written by commit ``sequence``, so transactions already open that write
+    them get ConflictError; unchanged rows keep their version. Keys this
+    engine assigned stay reserved.
+    """
+    for name, store in new.items():
+        before = old.get(name)
+        versions = store.versions
+        if before is None or before.schema != store.schema:
+            for pk in store.rows:
+                versions[pk] = sequence
+            continue
+        store.next_id = max(store.next_id, before.next_id)
+        old_rows = before.rows
+        old_versions = before.versions
+        for pk, row in store.rows.items():
+            versions[pk] = old_versions.get(pk, 0) if old_rows.get(pk) == row else sequence
+        for pk in old_rows.keys() - store.rows.keys():
+            versions[pk] = sequence
 
 
 def _load_table(image: TableImage) -> TableStore:

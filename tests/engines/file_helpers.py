@@ -1,4 +1,4 @@
-"""Helpers shared by the file engine tests: engines, suffixes, a small model."""
+"""Helpers shared by the file engine tests: engines, suffixes, small models, file layout."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from pytuck import Column, Session, Storage, declarative_base
+from pytuck.engines.binary import BinaryFormat
+from pytuck.engines.file import SnapshotFormat
+from pytuck.engines.json import JsonFormat
 
 #: The file engines and the file suffix each conventionally uses.
 FILE_ENGINES = {"binary": ".pytuck", "json": ".json"}
+#: The snapshot layout of each file engine.
+SNAPSHOT_FORMATS: dict[str, SnapshotFormat] = {"binary": BinaryFormat(), "json": JsonFormat()}
 
 
 def database_path(folder: Path, engine: str, stem: str = "db") -> Path:
@@ -48,3 +53,21 @@ def make_database(path: Path, engine: str, *people: str) -> None:
     with Storage(path, engine=engine) as storage:
         model = bind_users(storage)
         add_people(storage, model, *({"name": name} for name in people))
+
+
+def bind_counters(storage: Storage) -> Any:
+    """Declare a table of named counters on ``storage``; return its model."""
+    base = declarative_base(storage)
+
+    class Counter(base):  # type: ignore[misc, valid-type]
+        __tablename__ = "counters"
+        id = Column(int, primary_key=True)
+        value = Column(int, nullable=False)
+
+    return Counter
+
+
+def snapshot_end(path: Path, engine: str) -> int:
+    """Where the journal of the database file at ``path`` begins (the snapshot's end)."""
+    data = path.read_bytes()
+    return SNAPSHOT_FORMATS[engine].read_header(data, len(data)).end

@@ -1,5 +1,8 @@
 """The file engines (binary, json): header, durability modes, atomic writes,
-damaged files, read-only use, locking and what a reopen restores."""
+damaged snapshots, read-only use, locking and what a reopen restores.
+
+The journal (appends, torn entries, compaction, other storages of one file)
+is tested in test_file_journal.py, several processes in test_file_processes.py."""
 
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from pytuck.engines.file import FileEngine
 from pytuck.schema import ColumnSchema, TableSchema
 from tests.engines.file_helpers import (
     FILE_ENGINES,
+    SNAPSHOT_FORMATS,
     add_people,
     bind_users,
     database_path,
@@ -62,11 +66,20 @@ def test_file_starts_with_magic_and_format_version(engine: str, tmp_path: Path) 
     data = path.read_bytes()
     if engine == "binary":
         assert data.startswith(binary.MAGIC)
-        assert struct.unpack_from(">H", data, len(binary.MAGIC)) == (1,)
+        assert struct.unpack_from(">H", data, len(binary.MAGIC)) == (2,)
     else:
         header = orjson.loads(data.split(b"\n", 1)[0][:-1] + b"}")
-        assert header["magic"] == "pytuck-json" and header["format_version"] == 1
+        assert header["magic"] == "pytuck-json" and header["format_version"] == 2
         assert orjson.loads(data)["database"]["tables"][0]["schema"]["name"] == "people"
+
+
+def test_closed_file_is_one_snapshot_recording_its_last_commit(engine: str, tmp_path: Path) -> None:
+    path = database_path(tmp_path, engine)
+    make_database(path, engine, "Ann", "Bob")
+    data = path.read_bytes()
+    header = SNAPSHOT_FORMATS[engine].read_header(data, len(data))
+    assert header.end == len(data)  # close() compacted: no journal follows
+    assert header.sequence == 2  # the table creation, then the commit
 
 
 def test_engine_reports_name_and_persistence(engine: str, tmp_path: Path) -> None:
@@ -166,6 +179,15 @@ def test_unknown_option_raises_configuration_error(engine: str, tmp_path: Path) 
         Storage(database_path(tmp_path, engine), engine=engine, colour="blue")
 
 
+@pytest.mark.parametrize("option", ["lock_timeout", "compact_ratio", "compact_min_bytes"])
+def test_negative_or_non_numeric_option_raises_configuration_error(
+    engine: str, tmp_path: Path, option: str
+) -> None:
+    for bad in (-1, "10", True):
+        with pytest.raises(ConfigurationError, match=option):
+            Storage(database_path(tmp_path, engine), engine=engine, **{option: bad})
+
+
 # --- durability modes -------------------------------------------------------------
 
 
@@ -242,10 +264,11 @@ def test_failed_write_applies_nothing_and_leaves_no_temporary_file(
     with Storage(path, engine=engine) as storage:
         model = bind_users(storage)
 
-        def broken_fsync(fd: int) -> None:
+        def broken_sync(fd: int) -> None:
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(os, "fsync", broken_fsync)
+        monkeypatch.setattr(os, "fsync", broken_sync)
+        monkeypatch.setattr(os, "fdatasync", broken_sync, raising=False)
         session = Session(storage)
         session.add(model(name="Bob"))
         with pytest.raises(OSError, match="No space"):
@@ -418,11 +441,25 @@ def test_read_only_reads_the_data(engine: str, database: Path) -> None:
         assert len(names(storage, bind_users(storage))) == 8
 
 
-def test_read_only_sees_the_data_as_of_opening(engine: str, database: Path) -> None:
+def test_read_only_sees_later_commits_from_its_next_transaction(engine: str, database: Path) -> None:
     with Storage(database, engine=engine) as writer:
         with Storage(database, engine=engine, read_only=True) as reader:
-            add_people(writer, bind_users(writer), {"name": "Late"})
-            assert "Late" not in names(reader, bind_users(reader))
+            model = bind_users(reader)
+            with Session(reader) as session:
+                assert session.get(model, 1) is not None  # the transaction has begun
+                add_people(writer, bind_users(writer), {"name": "Late"})
+                assert session.query(model).filter(model.name == "Late").count() == 0
+            assert "Late" in names(reader, model)
+
+
+def test_read_only_sees_tables_created_after_it_opened(engine: str, tmp_path: Path) -> None:
+    path = database_path(tmp_path, engine)
+    with Storage(path, engine=engine) as writer:
+        with Storage(path, engine=engine, read_only=True) as reader:
+            assert reader.table_names() == []
+            add_people(writer, bind_users(writer), {"name": "Ann"})
+            assert reader.table_names() == ["people"]
+            assert names(reader, bind_users(reader)) == ["Ann"]
 
 
 def test_read_only_close_leaves_the_file_untouched(engine: str, database: Path) -> None:
@@ -436,11 +473,25 @@ def test_read_only_close_leaves_the_file_untouched(engine: str, database: Path) 
 # --- locking (in this process; tests/engines/test_file_processes.py crosses processes) ----
 
 
-def test_second_writable_open_fails_fast(engine: str, database: Path) -> None:
-    with Storage(database, engine=engine):
-        with pytest.raises(DatabaseConnectionError, match="already open for writing") as caught:
-            Storage(database, engine=engine)
-    assert str(database) in str(caught.value)
+def test_two_writable_storages_of_one_file_see_each_others_commits(engine: str, database: Path) -> None:
+    with Storage(database, engine=engine) as first, Storage(database, engine=engine) as second:
+        add_people(first, bind_users(first), {"name": "From first"})
+        add_people(second, bind_users(second), {"name": "From second"})
+        assert {"From first", "From second"} <= set(names(first, bind_users(first)))
+    with Storage(database, engine=engine) as reopened:
+        assert {"From first", "From second"} <= set(names(reopened, bind_users(reopened)))
+
+
+def test_writer_waiting_for_the_lock_times_out_naming_the_file(engine: str, database: Path) -> None:
+    with Storage(database, engine=engine, auto_flush=False) as holder:
+        add_people(holder, bind_users(holder), {"name": "Buffered"})  # holds the lock until flush
+        with Storage(database, engine=engine, lock_timeout=0.05) as waiter:
+            with pytest.raises(DatabaseConnectionError, match="lock_timeout") as caught:
+                add_people(waiter, bind_users(waiter), {"name": "Blocked"})
+            assert str(database) in str(caught.value)
+            holder.flush()
+            add_people(waiter, bind_users(waiter), {"name": "After flush"})
+            assert {"Buffered", "After flush"} <= set(names(waiter, bind_users(waiter)))
 
 
 def test_close_releases_the_lock(engine: str, database: Path) -> None:

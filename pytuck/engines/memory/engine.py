@@ -10,7 +10,9 @@ Lost updates: every committed row remembers the commit sequence that last
 wrote it. Writing a row that another transaction committed after this one
 began raises :class:`~pytuck.errors.ConflictError` (first committer wins, as
 PostgreSQL's repeatable read does); the session rolls back and the caller
-retries.
+retries. A key the engine assigned to a new row that a concurrent commit took
+first (an explicit key in this process, or another process's commit in the
+file engines) is a ``ConflictError`` as well: a retry gets a fresh key.
 
 Savepoints are positions in an undo log of overlay changes.
 """
@@ -72,12 +74,15 @@ def decode_document(stored: bytes | None) -> Any:
 class _Overlay:
     """One table's uncommitted changes in one transaction."""
 
-    __slots__ = ("rows", "unique", "inserted")
+    __slots__ = ("rows", "unique", "inserted", "assigned")
 
     def __init__(self, unique_columns: Sequence[str]) -> None:
         self.rows: dict[Any, Row | None] = {}
         self.unique: dict[str, dict[Any, Any]] = {name: {} for name in unique_columns}
         self.inserted: set[Any] = set()
+        # Keys the engine assigned (not chosen by the caller): if one is
+        # taken at commit, the clash is a conflict to retry, not a duplicate.
+        self.assigned: set[Any] = set()
 
 
 class MemoryTransaction(EngineTransaction):
@@ -265,11 +270,13 @@ class MemoryTransaction(EngineTransaction):
                         )
                     pk = row[key] = store.next_id
                     store.next_id += 1
+                    overlay.assigned.add(pk)
                 else:
                     if self._visible(store, pk) is not None:
                         raise _duplicate(schema.name, key, pk, is_key=True)
                     if autoincrement:
                         store.reserve_key(pk)
+                    overlay.assigned.discard(pk)
                 self._check_row(store, overlay, pk, row)
                 self._set(store, overlay, pk, row, fresh=True)
                 keys.append(pk)
@@ -391,6 +398,13 @@ class MemoryTransaction(EngineTransaction):
                 for pk in overlay.rows:
                     if store.versions.get(pk, 0) > self.start_sequence:
                         if pk in overlay.inserted and pk in store.rows:
+                            if pk in overlay.assigned:
+                                raise ConflictError(
+                                    f"{table_name}: the key {pk!r} assigned to a new row was taken "
+                                    "by a commit of another transaction or process; roll back and retry",
+                                    table_name=table_name,
+                                    pk=pk,
+                                )
                             raise _duplicate(table_name, store.primary_key, pk, is_key=True)
                         self._check_conflict(store, pk)
                 for name in store.unique_columns:
