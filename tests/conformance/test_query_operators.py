@@ -231,6 +231,14 @@ def test_not_in_with_a_null_member_matches_no_row(storage: Any, User: Any, peopl
     assert names(storage, User, User.age.not_in([31, None])) == []
 
 
+def test_in_on_a_document_column_compares_documents(storage: Any, User: Any, people: Any) -> None:  # noqa: N803
+    # tags: Ann ["a"], Bob [], cy NULL, Dée ["b", "c"], Eve ["a"], Ñu NULL.
+    assert names(storage, User, User.tags.in_([["a"], []])) == ["Ann", "Bob", "Eve"]
+    assert names(storage, User, User.tags.in_([None])) == []
+    assert names(storage, User, not_(User.tags.in_([None]))) == []
+    assert names(storage, User, User.tags.not_in([["a"]])) == ["Bob", "Dée"]
+
+
 def test_between_includes_both_ends_and_excludes_null(
     storage: Any, User: Any, people: Any  # noqa: N803
 ) -> None:

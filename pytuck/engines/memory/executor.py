@@ -137,10 +137,12 @@ def _compile_in(expr: InList) -> RowFn:
     if len(constants) == len(expr.values):
         has_null = any(v.value is None for v in constants)
         members = [v.value if key is None else key(v.value) for v in constants if v.value is not None]
-        try:
-            pool: Any = frozenset(members)
-        except TypeError:  # unhashable JSON documents: compare one by one
-            pool = members
+        pool: Any = members
+        if expr.operand.type not in (list, dict):
+            try:
+                pool = frozenset(members)
+            except TypeError:  # unhashable documents among the values: compare one by one
+                pool = members
         negate = expr.negate
 
         def in_constants(row: Row) -> Any:
