@@ -4,19 +4,21 @@ The default engine of ``Storage("data.pytuck")``. Persistence, locking and
 read-only behaviour are those of :mod:`pytuck.engines.file`; this module owns
 the byte layout.
 
-File layout, format version 2 (integers big-endian): a snapshot, then the
-journal, one entry per commit since the snapshot::
+File layout, format version 3 (integers big-endian): a paged snapshot, then
+the journal, one entry per commit since the snapshot::
 
     snapshot header
     offset  size  field
     0       8     magic b"PYTUCK\x1a\x00"
-    8       2     format version (2)
+    8       2     format version (3)
     10      2     flags (0)
-    12      8     payload length in bytes
-    20      4     CRC-32 of the payload (zlib.crc32)
+    12      8     directory length in bytes
+    20      4     CRC-32 of the directory (zlib.crc32)
     24      8     sequence number of the last commit the snapshot holds
-    32      4     CRC-32 of bytes 0-31
-    36      ...   payload: one msgpack map
+    32      8     snapshot length in bytes (header, directory and pages): where the journal starts
+    40      4     CRC-32 of bytes 0-39
+    44      ...   directory: one msgpack map
+    ...     ...   pages, one after the other, each one msgpack array of rows
 
     journal entry (repeated until the end of the file)
     0       4     marker b"PTJE"
@@ -26,16 +28,31 @@ journal, one entry per commit since the snapshot::
     24      4     CRC-32 of bytes 0-23
     28      ...   payload: one msgpack array of operations
 
-The snapshot payload is ``{"tables": [{"schema": TableSchema.to_dict(),
-"next_id": int, "rows": [[value, ...], ...]}, ...]}``; each row lists its
-values in the order of the schema's columns (column names are stored once, in
-the schema). An entry's operations are ``["rows", table, next_id, [row, ...],
-[deleted key, ...]]`` (rows written and deleted by the commit, rows as in the
-snapshot), ``["create", TableSchema.to_dict()]`` and ``["drop", table]``.
+The directory is ``{"tables": [{"schema": TableSchema.to_dict(), "next_id":
+int, "ordered": bool, "pages": [[first key, last key, offset, length,
+CRC-32, row count], ...]}, ...]}``; a page's offset counts from the end of
+the directory, and the pages of all tables follow each other without a gap.
+A table's rows are sorted by primary key and cut into pages of
+:data:`PAGE_ROWS` rows (fewer where a page would pass :data:`PAGE_BYTES`), so
+the directory tells which single page can hold a key; ``ordered`` is false
+(and the keys are nil) when the keys cannot be sorted (naive and aware
+datetimes mixed). Each row lists its values in the order of the schema's
+columns (column names are stored once, in the schema). An entry's operations
+are ``["rows", table, next_id, [row, ...], [deleted key, ...]]`` (rows
+written and deleted by the commit, rows as in the pages), ``["create",
+TableSchema.to_dict()]`` and ``["drop", table]``.
 
-Format version 1 (a development version of pytuck 2.0: the 24-byte header
-above without sequence number and header checksum, no journal) is still read;
-the first write to such a file rewrites it in version 2.
+Opening reads the header and the directory, not the pages; see
+:mod:`pytuck.engines.snapshot` for pages decoded on demand and damage found
+when a page is first read.
+
+Older versions are still read, decoded whole at opening; the first write to
+such a file rewrites it in version 3. Version 2 had a 36-byte header (magic,
+version, flags, payload length, payload CRC-32, sequence number, header
+CRC-32) and one msgpack payload ``{"tables": [{"schema": ..., "next_id": int,
+"rows": [[value, ...], ...]}, ...]}``, followed by the same journal; version
+1 (a development version of pytuck 2.0) had the first 24 bytes of that
+header only and no journal.
 
 Values: int, float, str, bool, None and bytes are msgpack's own. A JSON
 document (a list/dict column) is stored as a bin holding its msgpack encoding
@@ -67,18 +84,12 @@ import zlib
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 
 from pytuck.engines.base import register_engine
-from pytuck.engines.file import (
-    FileEngine,
-    SnapshotFormat,
-    SnapshotHeader,
-    TableImage,
-    plain_datetime,
-)
+from pytuck.engines.file import FileEngine
 from pytuck.engines.journal import (
     DamagedFile,
     Entry,
@@ -91,18 +102,37 @@ from pytuck.engines.journal import (
     TornEntry,
 )
 from pytuck.engines.memory.engine import decode_document, encode_document
+from pytuck.engines.snapshot import (
+    EncodedPage,
+    Page,
+    PagedRows,
+    PagedTable,
+    Reader,
+    SnapshotFormat,
+    SnapshotHeader,
+    SnapshotReads,
+    TableImage,
+    plain_datetime,
+)
 from pytuck.schema import TableSchema
 from pytuck.types import is_json_type
 
-__all__ = ["BinaryEngine", "BinaryFormat", "BinaryJournal", "MAGIC", "FORMAT_VERSION"]
+__all__ = [
+    "BinaryEngine", "BinaryFormat", "BinaryJournal", "MAGIC", "FORMAT_VERSION", "PAGE_ROWS", "PAGE_BYTES",
+]
 
 #: The first bytes of every binary pytuck database.
 MAGIC = b"PYTUCK\x1a\x00"
 #: The format version this module writes and the newest it reads.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+#: Rows per page of a version 3 snapshot.
+PAGE_ROWS = 1000
+#: A page holding more bytes than this is cut in two (tables of large rows).
+PAGE_BYTES = 1 << 20
 
 _HEADER_V1 = struct.Struct(">8sHHQI")
-_HEADER = struct.Struct(">8sHHQIQ")
+_HEADER_V2 = struct.Struct(">8sHHQIQ")
+_HEADER = struct.Struct(">8sHHQIQQ")
 _CRC = struct.Struct(">I")
 _ENTRY = struct.Struct(">4sQQI")
 _ENTRY_MARK = b"PTJE"
@@ -231,67 +261,17 @@ def _unpack(data: bytes | memoryview) -> Any:
     return msgpack.unpackb(data, raw=False, timestamp=3, ext_hook=_decode_extension, strict_map_key=True)
 
 
-class BinaryFormat(SnapshotFormat):
-    """The msgpack snapshot layout described in the module docstring."""
-
-    name = "binary"
-    version = FORMAT_VERSION
-
-    def encode(self, tables: Sequence[TableImage], sequence: int) -> bytes:
-        """The complete snapshot holding ``tables`` as of commit number ``sequence``."""
-        document = {
-            "tables": [
-                {
-                    "schema": image.schema.to_dict(),
-                    "next_id": image.next_id,
-                    "rows": list(map(_row_encoder(image.schema), image.rows)),
-                }
-                for image in tables
-            ]
-        }
-        payload = _pack(document)
-        header = _HEADER.pack(MAGIC, FORMAT_VERSION, 0, len(payload), zlib.crc32(payload), sequence)
-        return header + _CRC.pack(zlib.crc32(header)) + payload
-
-    def read_header(self, data: bytes, size: int) -> SnapshotHeader:
-        """The header of the snapshot starting ``data`` (of a file of ``size`` bytes).
-
-        Raises:
-            DamagedFile: wrong magic, newer version, damaged header, or a
-                file shorter than the header announces.
-        """
-        version, header_size, length, _, sequence = _parse_header(data)
-        end = header_size + length
-        if size < end:
-            raise DamagedFile(
-                f"the file is truncated: the header announces {end} bytes, the file has {size}",
-                size,
-            )
-        if version == 1 and size > end:
-            raise DamagedFile(f"{size - end} unexpected bytes follow a format 1 snapshot", end)
-        return SnapshotHeader(version, sequence, end)
-
-    def decode(self, data: bytes, header: SnapshotHeader) -> list[TableImage]:
-        """The tables of the snapshot at the start of ``data``.
-
-        Raises:
-            DamagedFile: checksum mismatch, or a payload that does not decode.
-        """
-        _, header_size, length, checksum, _ = _parse_header(data)
-        payload = memoryview(data)[header_size:header_size + length]
-        if zlib.crc32(payload) != checksum:
-            raise DamagedFile("the snapshot checksum does not match (changed bytes)", header_size)
-        try:
-            document = _unpack(payload)
-            return [_table_image(entry) for entry in document["tables"]]
-        except DamagedFile:
-            raise
-        except Exception as exc:
-            raise DamagedFile(f"the snapshot does not decode ({exc})", header_size) from None
+class _Header(NamedTuple):
+    version: int
+    size: int  # bytes of the header itself
+    length: int  # payload (versions 1, 2) or directory (version 3) length
+    checksum: int  # CRC-32 of the payload or directory
+    sequence: int
+    end: int  # where the snapshot ends
 
 
-def _parse_header(data: bytes) -> tuple[int, int, int, int, int]:
-    """(version, header size, payload length, payload CRC, sequence) of a snapshot header."""
+def _parse_header(data: bytes) -> _Header:
+    """The fields of a snapshot header at the start of ``data``."""
     if not data.startswith(MAGIC):
         if MAGIC.startswith(data[: len(MAGIC)]):
             raise DamagedFile("the file is truncated inside its header", len(data))
@@ -311,18 +291,221 @@ def _parse_header(data: bytes) -> tuple[int, int, int, int, int]:
         if len(data) < _HEADER_V1.size:
             raise DamagedFile("the file is truncated inside its header", len(data))
         _, _, flags, length, checksum = _HEADER_V1.unpack_from(data)
-        header_size, sequence = _HEADER_V1.size, 0
+        size, sequence = _HEADER_V1.size, 0
+        end = size + length
     else:
-        header_size = _HEADER.size + _CRC.size
-        if len(data) < header_size:
+        layout = _HEADER_V2 if version == 2 else _HEADER
+        size = layout.size + _CRC.size
+        if len(data) < size:
             raise DamagedFile("the file is truncated inside its header", len(data))
-        (header_checksum,) = _CRC.unpack_from(data, _HEADER.size)
-        if zlib.crc32(memoryview(data)[: _HEADER.size]) != header_checksum:
+        (header_checksum,) = _CRC.unpack_from(data, layout.size)
+        if zlib.crc32(memoryview(data)[: layout.size]) != header_checksum:
             raise DamagedFile("the header checksum does not match (changed bytes)", 0)
-        _, _, flags, length, checksum, sequence = _HEADER.unpack_from(data)
+        if version == 2:
+            _, _, flags, length, checksum, sequence = _HEADER_V2.unpack_from(data)
+            end = size + length
+        else:
+            _, _, flags, length, checksum, sequence, end = _HEADER.unpack_from(data)
+            if end < size + length:
+                raise DamagedFile(f"the header announces a snapshot of {end} bytes, too short", 0)
     if flags:
         raise DamagedFile(f"unknown header flags {flags:#06x} for format version {version}", 10)
-    return version, header_size, length, checksum, sequence
+    return _Header(version, size, length, checksum, sequence, end)
+
+
+def _encode_pages(image: TableImage) -> tuple[list[EncodedPage], bool]:
+    """The rows of ``image`` as pages in key order, and whether the keys could be ordered."""
+    schema = image.schema
+    key = itemgetter(schema.primary_key)
+    encode_row = _row_encoder(schema)
+    rows = list(image.rows)
+    try:
+        rows.sort(key=key)
+        ordered = True
+    except TypeError:  # keys that do not compare (naive and aware datetimes mixed)
+        ordered = False
+
+    def pages_of(chunk: list[dict[str, Any]]) -> list[EncodedPage]:
+        data = _pack(list(map(encode_row, chunk)))
+        if len(data) > PAGE_BYTES and len(chunk) > 1:  # big rows: smaller pages
+            half = len(chunk) // 2
+            return pages_of(chunk[:half]) + pages_of(chunk[half:])
+        first, last = (key(chunk[0]), key(chunk[-1])) if ordered else (None, None)
+        return [EncodedPage(first, last, len(chunk), zlib.crc32(data), data)]
+
+    pages: list[EncodedPage] = []
+    for start in range(0, len(rows), PAGE_ROWS):
+        pages.extend(pages_of(rows[start:start + PAGE_ROWS]))
+    return pages, ordered
+
+
+class BinaryFormat(SnapshotFormat):
+    """The msgpack snapshot layout described in the module docstring (paged, version 3)."""
+
+    name = "binary"
+    version = FORMAT_VERSION
+    copies_pages = True
+
+    def encode(self, tables: Sequence[TableImage], sequence: int) -> bytes:
+        """The complete snapshot holding ``tables`` as of commit number ``sequence``.
+
+        Tables given as pages (:attr:`TableImage.pages`) are copied as they are.
+        """
+        entries = []
+        chunks: list[bytes] = []
+        position = 0
+        for image in tables:
+            if image.pages is not None:
+                pages, ordered = list(image.pages), image.ordered
+            else:
+                pages, ordered = _encode_pages(image)
+            listed = []
+            for page in pages:
+                listed.append([page.first, page.last, position, len(page.data), page.checksum, page.count])
+                chunks.append(page.data)
+                position += len(page.data)
+            entries.append({
+                "schema": image.schema.to_dict(),
+                "next_id": image.next_id,
+                "ordered": ordered,
+                "pages": listed,
+            })
+        directory = _pack({"tables": entries})
+        size = _HEADER.size + _CRC.size
+        end = size + len(directory) + position
+        header = _HEADER.pack(
+            MAGIC, FORMAT_VERSION, 0, len(directory), zlib.crc32(directory), sequence, end
+        )
+        return b"".join([header, _CRC.pack(zlib.crc32(header)), directory, *chunks])
+
+    def read_header(self, data: bytes, size: int) -> SnapshotHeader:
+        """The header of the snapshot starting ``data`` (of a file of ``size`` bytes).
+
+        Raises:
+            DamagedFile: wrong magic, newer version, damaged header, or a
+                file shorter than the header announces.
+        """
+        header = _parse_header(data)
+        if size < header.end:
+            raise DamagedFile(
+                f"the file is truncated: the header announces {header.end} bytes, the file has {size}",
+                size,
+            )
+        if header.version == 1 and size > header.end:
+            raise DamagedFile(f"{size - header.end} unexpected bytes follow a format 1 snapshot", header.end)
+        return SnapshotHeader(header.version, header.sequence, header.end)
+
+    def read_tables(self, read: Reader, header: SnapshotHeader) -> list[TableImage | PagedTable]:
+        """Version 3: the directory only (pages are read on demand); older: every row.
+
+        Raises:
+            DamagedFile: a damaged directory (version 3) or snapshot (versions 1, 2).
+        """
+        if header.version < 3:
+            return list(self.decode(read(0, header.end), header))
+        parsed = _parse_header(read(0, _HEADER.size + _CRC.size))
+        directory = read(parsed.size, parsed.length)
+        if len(directory) != parsed.length:
+            raise DamagedFile("the file is truncated inside the directory", parsed.size + len(directory))
+        if zlib.crc32(directory) != parsed.checksum:
+            raise DamagedFile("the directory checksum does not match (changed bytes)", parsed.size)
+        pages_start = parsed.size + parsed.length
+        try:
+            document = _unpack(directory)
+            tables = [_paged_table(entry, pages_start) for entry in document["tables"]]
+        except DamagedFile as exc:
+            raise DamagedFile(f"the directory is not valid: {exc.reason}", parsed.size) from None
+        except Exception as exc:
+            raise DamagedFile(f"the directory does not decode ({exc})", parsed.size) from None
+        position = pages_start
+        for table in tables:
+            for page in table.pages:
+                if page.offset != position:
+                    raise DamagedFile("the directory lists pages that do not follow each other", parsed.size)
+                position += page.length
+        if position != parsed.end:
+            raise DamagedFile(
+                f"the directory lists pages up to byte {position}, the snapshot ends at {parsed.end}",
+                parsed.size,
+            )
+        return list(tables)
+
+    def decode(self, data: bytes, header: SnapshotHeader) -> list[TableImage]:
+        """Every table of the snapshot at the start of ``data``, all rows decoded.
+
+        Raises:
+            DamagedFile: checksum mismatch, or a payload that does not decode.
+        """
+        if header.version >= 3:
+            return [self._decode_paged(table, data) for table in self.read_tables(
+                lambda offset, size: data[offset:offset + size], header
+            ) if isinstance(table, PagedTable)]
+        parsed = _parse_header(data)
+        payload = memoryview(data)[parsed.size:parsed.size + parsed.length]
+        if zlib.crc32(payload) != parsed.checksum:
+            raise DamagedFile("the snapshot checksum does not match (changed bytes)", parsed.size)
+        try:
+            document = _unpack(payload)
+            return [_table_image(entry) for entry in document["tables"]]
+        except DamagedFile:
+            raise
+        except Exception as exc:
+            raise DamagedFile(f"the snapshot does not decode ({exc})", parsed.size) from None
+
+    @staticmethod
+    def _decode_paged(table: PagedTable, data: bytes) -> TableImage:
+        source = _BytesSource(data)
+        rows = PagedRows(table, source, SnapshotReads(), DamagedFile).all_rows()
+        return TableImage(table.schema, table.next_id, rows)
+
+
+class _BytesSource:
+    """Pages read from bytes in memory (a whole snapshot already read)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, offset: int, size: int) -> bytes:
+        return self.data[offset:offset + size]
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int
+
+
+def _paged_table(entry: dict[str, Any], pages_start: int) -> PagedTable:
+    """A table of a version 3 directory, its entry checked."""
+    schema = TableSchema.from_dict(entry["schema"])
+    next_id = entry["next_id"]
+    ordered = entry["ordered"]
+    if not _is_int(next_id):
+        raise DamagedFile(f"table {schema.name!r} has an invalid next key {next_id!r}")
+    if type(ordered) is not bool:
+        raise DamagedFile(f"table {schema.name!r} has an invalid page order flag {ordered!r}")
+    pages = []
+    for first, last, offset, length, checksum, count in entry["pages"]:
+        if not all(map(_is_int, (offset, length, checksum, count))) or length <= 0 or count <= 0:
+            raise DamagedFile(f"table {schema.name!r} has an invalid page entry")
+        pages.append(Page(first, last, pages_start + offset, length, checksum, count))
+    if ordered:
+        try:
+            if any(not page.first <= page.last for page in pages) or any(
+                not before.last < after.first for before, after in zip(pages, pages[1:])
+            ):
+                raise DamagedFile(f"the pages of table {schema.name!r} are not in key order")
+        except TypeError:
+            raise DamagedFile(f"the page keys of table {schema.name!r} cannot be ordered") from None
+    return PagedTable(schema, next_id, tuple(pages), ordered, _page_decoder(schema))
+
+
+def _page_decoder(schema: TableSchema) -> Callable[[bytes | memoryview], list[dict[str, Any]]]:
+    def decode_page(data: bytes | memoryview) -> list[dict[str, Any]]:
+        raw = _unpack(data)
+        if type(raw) is not list:
+            raise DamagedFile("the page is not a list of rows")
+        return _rows_from_file(schema, raw)
+
+    return decode_page
 
 
 def _table_image(entry: dict[str, Any]) -> TableImage:

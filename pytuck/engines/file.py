@@ -8,13 +8,15 @@ set, before it is applied). Table creation and dropping are written by this
 module's own ``ensure_table``/``drop_table``.
 
 **The file.** One file holds a *snapshot* (the whole database as of one
-commit, numbered by that commit's sequence number) followed by the *journal*:
-one framed, checksummed entry per commit made since (see
-:mod:`pytuck.engines.journal`). A format module supplies the byte layouts: a
-:class:`SnapshotFormat` (header, schemas and rows) and a
-:class:`~pytuck.engines.journal.JournalFormat` (entries). Everything else is
-here: opening, replaying, locking, appending, compacting, following other
-processes, ``auto_flush``, ``read_only`` and closing.
+commit, numbered by that commit's sequence number: see
+:mod:`pytuck.engines.snapshot`) followed by the *journal*: one framed,
+checksummed entry per commit made since (see :mod:`pytuck.engines.journal`).
+A format module supplies the byte layouts: a
+:class:`~pytuck.engines.snapshot.SnapshotFormat` (header, schemas and rows,
+whole or in pages) and a :class:`~pytuck.engines.journal.JournalFormat`
+(entries). Everything else is here: opening, replaying, locking, appending,
+compacting, following other processes, ``auto_flush``, ``read_only`` and
+closing.
 
 **Durability.** With ``auto_flush=True`` (the default) a commit appends its
 entry at the end of the journal and syncs it (fdatasync) before ``commit()``
@@ -36,12 +38,24 @@ a full journal made a 100,000-row binary database open in 1.3 s instead of
 0.5 s, and a 100-row one in 45 ms),
 at :meth:`FileEngine.close` when the journal is not empty, and on
 :meth:`FileEngine.compact`. Before compacting, buffered entries are appended
-first, so the old file always holds every entry up to the new snapshot.
+first, so the old file always holds every entry up to the new snapshot. A
+table still deferred (below) that no commit changed is copied page by page,
+undecoded (each page's checksum checked); afterwards it reads its pages from
+the new file.
 
-**Opening** decodes the snapshot and replays the journal. A torn last entry
+**Opening** reads the snapshot and replays the journal. A whole snapshot
+(json, older binary files) is decoded and indexed at once. A paged snapshot
+(binary) is read as far as its directory: each table starts *deferred*
+(:class:`~pytuck.engines.memory.store.TableStore` with rows still in the
+file): a lookup by primary key (``get``) decodes the one page that can hold
+the key, and anything else that reads the table (a query, a scan, a write,
+a unique check) first loads it whole, once, under the engine lock. Journal
+entries for a deferred table are kept on top of its pages (they win over
+them, and give the versions conflict checks need) until it loads. A torn last entry
 (a crash mid-append) is ignored, and cut off by the next writer; any other
 damage raises :class:`~pytuck.errors.CorruptDatabaseError` naming the file
-and the byte offset, and nothing is written to the file.
+and the byte offset, and nothing is written to the file. A damaged page is
+found when it is first read (a lookup, a load, a compaction), not at opening.
 
 **Several processes** may open one file at once. Writers are serialised by a
 lock on ``<file>.lock`` (filelock's lock, taken with
@@ -54,7 +68,9 @@ transaction begins, when the table list is read, and under the lock before
 a commit is checked and written. A compaction by another process is noticed
 by the file's identity (device and inode) changing: the engine finishes the
 old file's journal, then continues in the new file, decoding its snapshot
-only if it holds commits this engine has not seen.
+only if it holds commits this engine has not seen. Deferred tables keep
+reading their pages from the file they were opened from (an open descriptor
+keeps a replaced file readable), until they load or the engine closes.
 
 No update is lost: a transaction that writes a row another process committed
 after the transaction began gets :class:`~pytuck.errors.ConflictError` at
@@ -69,18 +85,13 @@ transaction begin, so each new transaction sees every commit made before it.
 
 from __future__ import annotations
 
-import datetime as dt
-import gc
+import functools
 import os
 import random
-import re
-import secrets
-import stat
 import time
 import warnings
 import weakref
-from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +112,22 @@ from pytuck.engines.journal import (
 )
 from pytuck.engines.memory.engine import MemoryEngine, MemoryTransaction
 from pytuck.engines.memory.store import TableStore
+from pytuck.engines.snapshot import (
+    PagedRows,
+    PageFile,
+    SnapshotFormat,
+    SnapshotHeader,
+    SnapshotReads,
+    TableImage,
+    damaged_page,
+    deferred_table,
+    load_table,
+    move_deferred_tables,
+    paused_gc,
+    stale_temporaries,
+    table_images,
+    write_atomically,
+)
 from pytuck.errors import (
     ConfigurationError,
     CorruptDatabaseError,
@@ -113,201 +140,28 @@ from pytuck.errors import (
 from pytuck.query.statements import Delete, Update
 from pytuck.schema import TableSchema
 
-__all__ = [
-    "FileEngine",
-    "SnapshotFormat",
-    "SnapshotHeader",
-    "TableImage",
-    "DamagedFile",
-    "write_atomically",
-    "plain_datetime",
-    "paused_gc",
-]
+__all__ = ["FileEngine"]
 
 Row = dict[str, Any]
 ChangeSet = list[tuple[str, list[tuple[Any, Row | None]]]]
 
 _BINARY = getattr(os, "O_BINARY", 0)
-#: Bytes read to find a snapshot's header without reading the snapshot.
+#: Bytes read to find a snapshot's header (and a paged snapshot's directory) in one read.
 _HEADER_PREFIX = 65_536
-
-
-@dataclass(frozen=True)
-class TableImage:
-    """One table as a snapshot holds it.
-
-    Attributes:
-        schema: the table's schema.
-        next_id: the next integer key the engine will assign (kept so keys are
-            never reused across reopen).
-        rows: the rows, each a dict of stored column name -> value in the form
-            the memory engine keeps them (JSON documents as their encoded bytes).
-    """
-
-    schema: TableSchema
-    next_id: int
-    rows: Collection[Row]
-
-
-@dataclass(frozen=True)
-class SnapshotHeader:
-    """What a snapshot's header says, read without decoding the snapshot.
-
-    Attributes:
-        version: the format version the snapshot was written in.
-        sequence: the number of the last commit the snapshot holds.
-        end: the file offset where the snapshot ends and the journal begins.
-    """
-
-    version: int
-    sequence: int
-    end: int
-
-
-class SnapshotFormat(ABC):
-    """A byte layout of a whole database as of one commit: header, schemas and rows.
-
-    Implementations must detect any damage (wrong magic, truncation, changed
-    bytes, a newer format version) and raise :class:`DamagedFile` for it,
-    never return partial data. The journal follows the snapshot in the same
-    file, so a snapshot knows where it ends.
-    """
-
-    #: Short name used in messages ("binary", "json").
-    name: str = ""
-    #: The format version this layout writes (and the newest it reads).
-    version: int = 0
-
-    @abstractmethod
-    def encode(self, tables: Sequence[TableImage], sequence: int) -> bytes:
-        """The complete snapshot holding ``tables`` as of commit number ``sequence``.
-
-        Raises:
-            SerializationError: a value cannot be stored in this format.
-        """
-
-    @abstractmethod
-    def read_header(self, data: bytes, size: int) -> SnapshotHeader:
-        """The header of the snapshot starting the file.
-
-        Args:
-            data: the start of the file (at least its first 64 KiB, or all of it).
-            size: the size of the whole file.
-
-        Raises:
-            DamagedFile: not a snapshot of this format, a newer version, a
-                damaged header, or a file shorter than the header announces.
-        """
-
-    @abstractmethod
-    def decode(self, data: bytes, header: SnapshotHeader) -> list[TableImage]:
-        """The tables of the snapshot at the start of ``data`` (the whole file).
-
-        Raises:
-            DamagedFile: the snapshot is not intact.
-        """
-
-
-def plain_datetime(value: dt.datetime) -> dt.datetime:
-    """``value`` as an exact :class:`datetime.datetime` (subclasses such as pandas' are rebuilt).
-
-    Stored values must come back as the contract type, so encoders store
-    plain datetimes only.
-    """
-    if type(value) is dt.datetime:
-        return value
-    return dt.datetime(
-        value.year, value.month, value.day, value.hour, value.minute, value.second,
-        value.microsecond, value.tzinfo, fold=value.fold,
-    )
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a whole database is encoded or decoded.
-
-    Building or walking every row creates containers by the hundred thousand,
-    which triggers full collections whose cost grows with the heap (about
-    2.5x the decoding time: perf-facts.md, sections 2 and 3). The collector is
-    resumed afterwards only if it was running.
-    """
-    was_enabled = gc.isenabled()
-    if was_enabled:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def write_atomically(path: str, data: bytes) -> None:
-    """Replace the file at ``path`` with ``data`` so a crash leaves the old or the new file.
-
-    The bytes go to a temporary file in the same folder, which is fsynced and
-    renamed over ``path``; then the folder is fsynced so the rename itself is
-    durable. The temporary file is removed if anything fails.
-
-    Raises:
-        OSError: the folder is not writable, the disk is full, ...
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    temporary = f"{path}.{secrets.token_hex(8)}.tmp"
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        mode = 0o666  # a new database gets the default permissions (less the umask)
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, mode)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder: str) -> None:
-    # The rename is only durable once the folder entry is on disk. Windows
-    # cannot open a folder for fsync; its rename is journaled by NTFS.
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _stale_temporaries(path: str) -> list[str]:
-    """Temporary files a crashed writer left next to ``path`` (see write_atomically)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    pattern = re.compile(re.escape(base) + r"\.[0-9a-f]{16}\.tmp")
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return []
-    return [os.path.join(folder, name) for name in names if pattern.fullmatch(name)]
 
 
 class _Handles:
     """The descriptors an engine keeps open: closed by close(), or when the engine is collected."""
 
-    __slots__ = ("read", "write", "lock")
+    __slots__ = ("read", "write", "lock", "pages")
 
     def __init__(self) -> None:
         self.read: int | None = None  # the database file, for reading
         self.write: int | None = None  # the same file, for appending (opened on first write)
         self.lock: int | None = None  # <file>.lock, for the writer lock
+        # Snapshot files whose pages deferred tables may still read (each
+        # closes itself once no table needs it).
+        self.pages: weakref.WeakSet[PageFile] = weakref.WeakSet()
 
     def close_file(self) -> None:
         read, write, self.read, self.write = self.read, self.write, None, None
@@ -318,6 +172,8 @@ class _Handles:
 
     def close(self) -> None:
         self.close_file()
+        for page_file in list(self.pages):
+            page_file.close()
         lock, self.lock = self.lock, None
         if lock is not None:
             with suppress(OSError):
@@ -477,6 +333,8 @@ class FileEngine(MemoryEngine):
         self._lock_depth = 0  # nested holds of the writer lock (one more while entries are pending)
         self._holding_for_pending = False
         self._compaction_retry_at = 0  # after a failed compaction: journal size to try again at
+        #: Pages and deferred tables decoded since opening (for tests and tuning).
+        self.snapshot_reads = SnapshotReads()
         self._check_path()
         try:
             self._load()
@@ -528,35 +386,60 @@ class FileEngine(MemoryEngine):
         self._file_size = size
 
     def _read_database(self, fd: int) -> _Loaded:
-        """Decode the snapshot and replay the journal of the open file ``fd``."""
+        """Read the snapshot (a paged one: its directory) and replay the journal of file ``fd``."""
         size = os.fstat(fd).st_size
-        data = read_at(fd, 0, size)
-        if not data:
+        if not size:
             raise self._corrupt("the file is empty, so it is not a pytuck database")
+        prefix = read_at(fd, 0, min(size, _HEADER_PREFIX))
         try:
-            header = self.snapshot_format.read_header(data, len(data))
-            tables = self._decode_snapshot(data, header)
+            header = self.snapshot_format.read_header(prefix, size)
+            tables = self._read_snapshot(fd, prefix, header)
             sequence = header.sequence
             end = header.end
             lookup = _schema_lookup(tables)
-            journal = data[header.end:]
+            journal = read_at(fd, header.end, size - header.end)
             for entry, entry_end in read_entries(self.journal_format, journal, header.end, sequence, lookup):
                 _apply_entry(tables, entry)
                 sequence = entry.sequence
                 end = entry_end
         except DamagedFile as exc:
             raise self._corrupt(exc.reason, exc.offset) from None
-        return _Loaded(tables, sequence, header, end, len(data))
+        return _Loaded(tables, sequence, header, end, size)
 
-    def _decode_snapshot(self, data: bytes, header: SnapshotHeader) -> dict[str, TableStore]:
-        """The tables of the snapshot: the one place a snapshot is decoded.
+    def _read_snapshot(self, fd: int, prefix: bytes, header: SnapshotHeader) -> dict[str, TableStore]:
+        """The tables of the snapshot: the one place a snapshot is read.
+
+        A whole format's tables are decoded and indexed here; a paged
+        format's tables become deferred stores reading their pages from a
+        descriptor of this very file (see :mod:`pytuck.engines.snapshot`).
 
         Raises:
-            DamagedFile: the snapshot is not intact.
+            DamagedFile: the snapshot (for a paged one: its header or directory) is not intact.
         """
+
+        def read(offset: int, size: int) -> bytes:
+            if offset + size <= len(prefix):
+                return prefix[offset:offset + size]
+            return read_at(fd, offset, size)
+
+        tables: dict[str, TableStore] = {}
+        page_file: PageFile | None = None
+        report = functools.partial(damaged_page, self.path)
         with paused_gc():
-            images = self.snapshot_format.decode(data, header)
-            return {image.schema.name: _load_table(image) for image in images}
+            for table in self.snapshot_format.read_tables(read, header):
+                if isinstance(table, TableImage):
+                    tables[table.schema.name] = load_table(table)
+                    continue
+                if page_file is None:
+                    page_file = self._page_file(fd)
+                tables[table.schema.name] = deferred_table(table, page_file, self.snapshot_reads, report)
+        return tables
+
+    def _page_file(self, fd: int) -> PageFile:
+        """A descriptor of the file ``fd`` for deferred tables, closed with the engine."""
+        page_file = PageFile(os.dup(fd), self.path)
+        self._handles.pages.add(page_file)
+        return page_file
 
     def _corrupt(self, reason: str, offset: int | None = None) -> CorruptDatabaseError:
         where = f" at byte {offset}" if offset is not None else ""
@@ -790,14 +673,18 @@ class FileEngine(MemoryEngine):
             self._holding_for_pending = False
             self._release_writer_lock()
 
-    def _images(self) -> list[TableImage]:
-        return [TableImage(s.schema, s.next_id, s.rows.values()) for s in self.tables.values()]
-
     def _write_snapshot(self) -> None:
-        """Replace the file with a snapshot of the committed tables (writer lock held)."""
+        """Replace the file with a snapshot of the committed tables (writer lock held).
+
+        Raises:
+            CorruptDatabaseError: a page of a deferred table is damaged (nothing is written).
+            SerializationError: a value cannot be stored in this format.
+            OSError: the file could not be written.
+        """
+        images = table_images(self.tables.values(), self.snapshot_format.copies_pages)
         try:
             with paused_gc():
-                data = self.snapshot_format.encode(self._images(), self.sequence)
+                data = self.snapshot_format.encode(images, self.sequence)
         except PytuckError:
             raise
         except Exception as exc:  # an encoder refusing a value: name the file
@@ -805,13 +692,22 @@ class FileEngine(MemoryEngine):
                 f"{self.path}: a value cannot be stored by the {self.name} engine: {exc}",
                 details={"path": self.path},
             ) from exc
+        del images
         write_atomically(self._file, data)
         fd = os.open(self._file, os.O_RDONLY | _BINARY)
         self._handles.close_file()
         self._handles.read = fd
         header = SnapshotHeader(self.snapshot_format.version, self.sequence, len(data))
         self._adopt(fd, header, len(data), len(data))
+        self._move_deferred_tables(fd, data, header)
         self._remove_stale_temporaries()
+
+    def _move_deferred_tables(self, fd: int, data: bytes, header: SnapshotHeader) -> None:
+        """Let deferred tables read their pages (just copied) from the new file, freeing the old one."""
+        if any(isinstance(store.deferred, PagedRows) for store in self.tables.values()):
+            read = lambda offset, size: data[offset:offset + size]  # noqa: E731
+            written = self.snapshot_format.read_tables(read, header)
+            move_deferred_tables(self.tables, written, self._page_file(fd))
 
     def _compact(self) -> None:
         """Write a fresh snapshot (writer lock held, engine caught up)."""
@@ -844,7 +740,7 @@ class FileEngine(MemoryEngine):
         journal = self._end - self._snapshot_end
         try:
             self._compact()
-        except OSError as exc:
+        except (OSError, CorruptDatabaseError) as exc:  # a full disk; a damaged page not copied
             self._compaction_retry_at = 2 * journal
             warnings.warn(
                 f"{self.path}: compaction failed ({exc}); the commits are safe in the journal "
@@ -858,7 +754,7 @@ class FileEngine(MemoryEngine):
         if not self._acquire_writer_lock(wait=False):
             return
         try:
-            for stale in _stale_temporaries(self._file):
+            for stale in stale_temporaries(self._file):
                 with suppress(OSError):
                     os.unlink(stale)
         finally:
@@ -967,7 +863,12 @@ class FileEngine(MemoryEngine):
     def compact(self) -> None:
         """Write a fresh snapshot of the whole database now (buffered commits included).
 
+        Deferred tables no commit changed are copied page by page without
+        being decoded (each page's checksum is checked).
+
         Raises:
+            CorruptDatabaseError: a page of a deferred table is damaged (the
+                file is left as it is).
             ReadOnlyError: the engine is read-only.
             DatabaseConnectionError: the writer lock stayed busy for ``lock_timeout``.
             OSError: the file could not be written (the database is unchanged).
@@ -1044,47 +945,31 @@ def _carry_versions(old: dict[str, TableStore], new: dict[str, TableStore], sequ
     After a reload, rows that differ from what this engine held count as
     written by commit ``sequence``, so transactions already open that write
     them get ConflictError; unchanged rows keep their version. Keys this
-    engine assigned stay reserved.
+    engine assigned stay reserved. A table this engine held deferred was
+    written by none of its transactions but may have been read by them, and
+    comparing would mean decoding both files: every row of it counts as
+    written (a transaction writing one retries, nothing is lost). A table
+    held loaded is compared row by row, the new one loaded for that.
     """
     for name, store in new.items():
         before = old.get(name)
-        versions = store.versions
-        if before is None or before.schema != store.schema:
-            for pk in store.rows:
-                versions[pk] = sequence
+        same = before is not None and before.schema == store.schema
+        if before is not None and same:
+            store.next_id = max(store.next_id, before.next_id)
+        if before is None or not same or before.deferred is not None:
+            if isinstance(store.deferred, PagedRows):
+                store.deferred.base_version = sequence
+            else:
+                store.load()
+                versions = store.versions
+                for pk in store.rows:
+                    versions[pk] = sequence
             continue
-        store.next_id = max(store.next_id, before.next_id)
+        store.load()
+        versions = store.versions
         old_rows = before.rows
         old_versions = before.versions
         for pk, row in store.rows.items():
             versions[pk] = old_versions.get(pk, 0) if old_rows.get(pk) == row else sequence
         for pk in old_rows.keys() - store.rows.keys():
             versions[pk] = sequence
-
-
-def _load_table(image: TableImage) -> TableStore:
-    """Build a committed table store from a snapshot image, indexes included.
-
-    Rows are adopted as they are and each index is rebuilt with one sort,
-    which is much cheaper for a large file than inserting row by row.
-    """
-    store = TableStore(image.schema)
-    key = store.primary_key
-    try:
-        rows = {row[key]: row for row in image.rows}
-    except (KeyError, TypeError) as exc:
-        raise DamagedFile(f"table {image.schema.name!r} holds a row without a usable key ({exc})") from None
-    if len(rows) != len(image.rows):
-        raise DamagedFile(f"table {image.schema.name!r} holds two rows with the same key")
-    if not isinstance(image.next_id, int) or isinstance(image.next_id, bool):
-        raise DamagedFile(f"table {image.schema.name!r} has an invalid next key {image.next_id!r}")
-    store.rows = rows
-    store.next_id = max(image.next_id, 1)
-    for name, index in store.indexes.items():
-        try:
-            index.rebuild((row[name], pk) for pk, row in rows.items())
-        except (KeyError, TypeError) as exc:
-            raise DamagedFile(
-                f"table {image.schema.name!r}: column {name!r} cannot be indexed ({exc})"
-            ) from None
-    return store

@@ -53,6 +53,9 @@ tag         type                                                 value
 
 Tags are read only at the top of a cell of a non-document column; a document
 that happens to look like ``{"$dt": ...}`` is a document and stays one.
+
+Opening decodes the whole snapshot (JSON is the human-readable format; the
+binary engine is the one that reads pages on demand).
 """
 
 from __future__ import annotations
@@ -70,13 +73,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from pytuck.engines.base import register_engine
-from pytuck.engines.file import (
-    FileEngine,
-    SnapshotFormat,
-    SnapshotHeader,
-    TableImage,
-    plain_datetime,
-)
+from pytuck.engines.file import FileEngine
 from pytuck.engines.journal import (
     DamagedFile,
     Entry,
@@ -89,6 +86,14 @@ from pytuck.engines.journal import (
     TornEntry,
 )
 from pytuck.engines.memory.engine import decode_document, encode_document
+from pytuck.engines.snapshot import (
+    PagedTable,
+    Reader,
+    SnapshotFormat,
+    SnapshotHeader,
+    TableImage,
+    plain_datetime,
+)
 from pytuck.schema import TableSchema
 from pytuck.types import is_json_type
 
@@ -331,6 +336,14 @@ class JsonFormat(SnapshotFormat):
         if parsed.version == 1 and size > end:
             raise DamagedFile(f"{size - end} unexpected bytes follow a format 1 snapshot", end)
         return SnapshotHeader(parsed.version, parsed.sequence, end)
+
+    def read_tables(self, read: Reader, header: SnapshotHeader) -> list[TableImage | PagedTable]:
+        """Every table of the snapshot, every row decoded: a JSON snapshot is read whole.
+
+        Raises:
+            DamagedFile: checksum mismatch, or a payload that does not decode.
+        """
+        return list(self.decode(read(0, header.end), header))
 
     def decode(self, data: bytes, header: SnapshotHeader) -> list[TableImage]:
         """The tables of the snapshot at the start of ``data``.

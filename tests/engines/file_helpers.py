@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
 from pytuck import Column, Session, Storage, declarative_base
+from pytuck.engines import binary
 from pytuck.engines.binary import BinaryFormat
-from pytuck.engines.file import SnapshotFormat
 from pytuck.engines.json import JsonFormat
+from pytuck.engines.snapshot import SnapshotFormat
 
 #: The file engines and the file suffix each conventionally uses.
 FILE_ENGINES = {"binary": ".pytuck", "json": ".json"}
@@ -71,3 +74,33 @@ def snapshot_end(path: Path, engine: str) -> int:
     """Where the journal of the database file at ``path`` begins (the snapshot's end)."""
     data = path.read_bytes()
     return SNAPSHOT_FORMATS[engine].read_header(data, len(data)).end
+
+
+def binary_pages_start(data: bytes) -> int:
+    """Where the pages of a binary (format 3) snapshot begin: after its header and directory."""
+    (directory_length,) = struct.unpack_from(">Q", data, 12)
+    return 44 + int(directory_length)
+
+
+def legacy_binary(data: bytes, version: int) -> bytes:
+    """The compacted binary database ``data`` written again in format 1 or 2 (one msgpack payload).
+
+    Format 2 is what pytuck wrote before paged snapshots; format 1 is the
+    development version before the journal (no sequence number, no header checksum).
+    """
+    snapshot = BinaryFormat()
+    header = snapshot.read_header(data, len(data))
+    assert header.end == len(data), "compact the database first"
+    tables = [
+        {
+            "schema": image.schema.to_dict(),
+            "next_id": image.next_id,
+            "rows": [[row[name] for name in image.schema.column_names] for row in image.rows],
+        }
+        for image in snapshot.decode(data, header)
+    ]
+    payload = binary._pack({"tables": tables})
+    if version == 1:
+        return struct.pack(">8sHHQI", binary.MAGIC, 1, 0, len(payload), zlib.crc32(payload)) + payload
+    head = struct.pack(">8sHHQIQ", binary.MAGIC, 2, 0, len(payload), zlib.crc32(payload), header.sequence)
+    return head + struct.pack(">I", zlib.crc32(head)) + payload

@@ -33,6 +33,7 @@ from tests.engines.file_helpers import (
     bind_counters,
     bind_users,
     database_path,
+    legacy_binary,
     make_database,
     names,
     snapshot_end,
@@ -321,9 +322,9 @@ def test_reader_follows_a_compaction_without_decoding_the_new_snapshot(
     with Storage(path, engine=engine, read_only=True) as reader:
         model = bind_users(reader)
         decoded = []
-        original = _engine(reader)._decode_snapshot
+        original = _engine(reader)._read_snapshot
         monkeypatch.setattr(
-            _engine(reader), "_decode_snapshot", lambda *a: decoded.append(1) or original(*a)
+            _engine(reader), "_read_snapshot", lambda *a: decoded.append(1) or original(*a)
         )
         with Storage(path, engine=engine) as writer:
             add_people(writer, bind_users(writer), {"name": "Bob"})
@@ -439,8 +440,7 @@ def test_file_removed_while_open_is_written_again_whole_at_the_next_commit(
 def _as_version_1(data: bytes, engine: str) -> bytes:
     """The format 1 file (no sequence number, no header checksum) of a compacted file."""
     if engine == "binary":
-        _, _, flags, length, checksum, _ = struct.unpack_from(">8sHHQIQ", data)
-        return struct.pack(">8sHHQI", binary.MAGIC, 1, flags, length, checksum) + data[36:]
+        return legacy_binary(data, 1)
     line_end = data.index(b"\n")
     header = orjson.loads(data[: line_end - 1] + b"}")
     old = (
@@ -461,7 +461,7 @@ def test_format_1_file_is_read_and_rewritten_at_the_first_write(engine: str, tmp
         add_people(storage, bind_users(storage), {"name": "Bob"})
         data = path.read_bytes()
     if engine == "binary":
-        assert struct.unpack_from(">H", data, 8) == (2,)
+        assert struct.unpack_from(">H", data, 8) == (binary.FORMAT_VERSION,)
     else:
         assert b'"format_version":2,' in data[:100]
     path.write_bytes(data)

@@ -113,6 +113,9 @@ class MemoryTransaction(EngineTransaction):
         overlay = self.overlays.get(store.schema.name)
         if overlay is not None and pk in overlay.rows:
             return overlay.rows[pk]
+        deferred = store.deferred
+        if deferred is not None:  # a table still in its file: read the one row
+            return deferred.row(pk)
         return store.rows.get(pk)
 
     def _set(self, store: TableStore, overlay: _Overlay, pk: Any, row: Row | None, fresh: bool) -> None:
@@ -235,7 +238,7 @@ class MemoryTransaction(EngineTransaction):
         """The visible row with key ``pk``, or None."""
         with self.engine.lock:
             self._check_open()
-            store = self._store(table)
+            store = self.engine.store(table.name, whole=False)
             try:
                 row = self._visible(store, pk)
             except TypeError:  # an unhashable key matches nothing
@@ -459,15 +462,29 @@ class MemoryEngine(Engine):
         self._json_columns: dict[str, frozenset[str]] = {}
         self.closed = False
 
-    def store(self, name: str) -> TableStore:
-        """The committed store of table ``name``."""
+    def store(self, name: str, whole: bool = True) -> TableStore:
+        """The committed store of table ``name``.
+
+        Args:
+            name: the table.
+            whole: load a deferred table (one whose rows are still in a file:
+                see :mod:`pytuck.engines.memory.store`) first. False only for
+                lookups by key, which a deferred table answers itself.
+
+        Raises:
+            TableNotFoundError: no such table.
+            CorruptDatabaseError: the rows of a deferred table are damaged in its file.
+        """
         try:
-            return self.tables[name]
+            store = self.tables[name]
         except KeyError:
             raise TableNotFoundError(
                 f"table {name!r} does not exist; declare its model or create it first",
                 table_name=name,
             ) from None
+        if whole and store.deferred is not None:
+            store.load()
+        return store
 
     def json_columns(self, store: TableStore) -> frozenset[str]:
         """Stored names of the JSON document columns of a table."""
