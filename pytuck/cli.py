@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -11,7 +12,8 @@ from typing import TextIO
 
 from pytuck.crud import declarative_base
 from pytuck.engines import available_engines
-from pytuck.errors import PytuckError
+from pytuck.engines.base import canonical_engine_name
+from pytuck.errors import ConfigurationError, PytuckError
 from pytuck.model.column import Column
 from pytuck.model.relationship import Relationship
 from pytuck.query.expressions import or_
@@ -23,24 +25,44 @@ from pytuck.storage import DEFAULT_ENGINE, Storage
 __all__ = ["main", "run_demo"]
 
 
-def run_demo(folder: Path, engine: str = DEFAULT_ENGINE, out: TextIO | None = None) -> Path:
+def run_demo(
+    folder: Path, engine: str = DEFAULT_ENGINE, out: TextIO | None = None, dsn: str | None = None
+) -> str:
     """Create a database in ``folder``, write, query, update and roll back, printing each step.
 
-    Returns the path of the database file (it is kept so you can look at it).
+    Server engines (``postgresql``) need ``dsn``; the demo then works in a new
+    schema named ``pytuck_demo_<random>``, which it leaves in place.
+
+    Returns where the database is kept: the file path, or the DSN and schema.
+
+    Raises:
+        ConfigurationError: a server engine without ``dsn``.
+        FileExistsError: the demo file already exists in ``folder``.
     """
     stream = out if out is not None else sys.stdout
 
     def say(text: str) -> None:
         print(text, file=stream)
 
-    suffix = {"binary": ".pytuck", "json": ".json", "sqlite": ".sqlite", "duckdb": ".duckdb"}
-    path = folder / f"demo{suffix.get(engine, '.db')}"
-    if path.exists():
-        raise FileExistsError(
-            f"{path} already exists (from an earlier demo?); delete it or pass another --dir"
-        )
-    say(f"pytuck demo — engine {engine!r}, database file: {path}")
-    storage = Storage(path, engine=engine)
+    if canonical_engine_name(engine) == "postgresql":
+        if not dsn:
+            raise ConfigurationError(
+                "the postgresql engine needs a server: pass --dsn postgresql://user@host:port/db"
+            )
+        schema = f"pytuck_demo_{secrets.token_hex(4)}"
+        where = f"schema {schema} on the PostgreSQL server"
+        say(f"pytuck demo — engine {engine!r}, database: {where}")
+        storage = Storage(dsn, engine=engine, schema=schema)
+    else:
+        suffix = {"binary": ".pytuck", "json": ".json", "sqlite": ".sqlite", "duckdb": ".duckdb"}
+        path = folder / f"demo{suffix.get(canonical_engine_name(engine), '.db')}"
+        if path.exists():
+            raise FileExistsError(
+                f"{path} already exists (from an earlier demo?); delete it or pass another --dir"
+            )
+        where = str(path)
+        say(f"pytuck demo — engine {engine!r}, database file: {path}")
+        storage = Storage(path, engine=engine)
     Base = declarative_base(storage)  # noqa: N806 - a class
 
     class Author(Base):  # type: ignore[misc, valid-type]
@@ -116,8 +138,8 @@ def run_demo(folder: Path, engine: str = DEFAULT_ENGINE, out: TextIO | None = No
         ]
         say(f"6. Lem's books now: {', '.join(titles)}")
     storage.close()
-    say(f"done — the database is kept at {path}")
-    return path
+    say(f"done — the database is kept at {where}")
+    return where
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,13 +149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="create a demo database and walk through the main job")
     demo.add_argument("--engine", default=DEFAULT_ENGINE, help=f"engine (default {DEFAULT_ENGINE})")
     demo.add_argument("--dir", default=None, help="folder for the database (default: a new temp folder)")
+    demo.add_argument("--dsn", default=None, help="server DSN for the postgresql engine")
     commands.add_parser("engines", help="list the engines this installation can open")
     args = parser.parse_args(argv)
     if args.command == "demo":
         folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="pytuck-demo-"))
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            run_demo(folder, args.engine)
+            run_demo(folder, args.engine, dsn=args.dsn)
         except (FileExistsError, PytuckError) as exc:
             print(f"pytuck demo: {exc}", file=sys.stderr)
             return 1

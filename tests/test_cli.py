@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from pytuck import Storage
+from pytuck import ConfigurationError, Storage
 from pytuck.cli import run_demo
+
+PG_DSN = os.environ.get("PYTUCK_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.mark.parametrize("engine", Storage.available_engines())
 def test_demo_reports_each_step_on_every_engine(tmp_path: Path, engine: str) -> None:
     out = io.StringIO()
-    run_demo(tmp_path, engine=engine, out=out)
+    where = run_demo(tmp_path, engine=engine, out=out, dsn=PG_DSN)
+    if engine == "postgresql":
+        schema = where.split()[1]
+        with Storage(PG_DSN, engine="postgresql") as server:
+            server.execute_sql(f'DROP SCHEMA "{schema}" CASCADE')
     text = out.getvalue()
     assert "1961  Solaris" in text
     assert "1968  A Wizard of Earthsea" in text
@@ -49,3 +56,8 @@ def test_demo_refuses_to_reuse_an_existing_database(tmp_path: Path) -> None:
     assert again.returncode == 1
     assert "already exists" in again.stderr
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+
+
+def test_demo_on_a_server_engine_asks_for_a_dsn(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="--dsn"):
+        run_demo(tmp_path, engine="postgresql", out=io.StringIO())
