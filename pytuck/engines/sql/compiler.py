@@ -166,6 +166,48 @@ def _optional_shape(expr: Expression | None, literals: list[Any]) -> Any:
     return None if expr is None else _shape(expr, literals)
 
 
+class _Shaped:
+    """One expression's shape with its own literal values, to find equal terms."""
+
+    __slots__ = ("shape", "values")
+
+    def __init__(self, expr: Expression) -> None:
+        while isinstance(expr, Label):  # a label names a term, it does not change it
+            expr = expr.element
+        values: list[Any] = []
+        self.shape = _shape(expr, values)
+        # Python's == says 1 == 1.0 == True; equal terms must also bind alike.
+        self.values = [(type(v), v) for v in values]
+
+    def same(self, other: _Shaped) -> bool:
+        return self.shape == other.shape and self.values == other.values
+
+
+def _term_matches(statement: Select[Any]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Which select items repeat a GROUP BY term, and which ORDER BY terms repeat a
+    select item of a grouped or DISTINCT query (-1: none), by shape and literal values.
+
+    A repeated term is written once: the select item as the group term's own
+    expression (which some dialects transform, e.g. Decimal text grouped as a
+    number) and the GROUP BY / ORDER BY entry as the item's position, as SQL
+    requires of grouped and DISTINCT queries.
+    """
+    if not statement.group_terms and not (statement.is_distinct and statement.order_terms):
+        return (), ()
+    items = [_Shaped(c) for c in statement.columns]
+    groups = [_Shaped(g) for g in statement.group_terms]
+    item_group = tuple(
+        next((i for i, g in enumerate(groups) if item.same(g)), -1) for item in items
+    )
+    order_item: tuple[int, ...] = ()
+    if statement.order_terms:
+        orders = [_Shaped(o.element) for o in statement.order_terms]
+        order_item = tuple(
+            next((i for i, item in enumerate(items) if order.same(item)), -1) for order in orders
+        )
+    return item_group, order_item
+
+
 def _select_shape(statement: Select[Any], literals: list[Any]) -> Any:
     table = statement.table
     columns = tuple(_shape(c, literals) for c in statement.columns)
@@ -175,6 +217,7 @@ def _select_shape(statement: Select[Any], literals: list[Any]) -> Any:
     orders = tuple(
         (_shape(o.element, literals), o.descending, o.nulls_go_first) for o in statement.order_terms
     )
+    matches = _term_matches(statement)
     limited = statement.limit_count is not None
     if limited:
         literals.append(statement.limit_count)
@@ -183,7 +226,7 @@ def _select_shape(statement: Select[Any], literals: list[Any]) -> Any:
         literals.append(statement.offset_count)
     return (
         Select, table.name, columns, where, groups, having, orders,
-        limited, offset, statement.is_distinct, statement.is_aggregate,
+        limited, offset, statement.is_distinct, statement.is_aggregate, matches,
     )
 
 
@@ -266,7 +309,8 @@ class _Renderer:
             return Operand(f"(NOT {self.value(expr.clause, aggregates).sql})", bool)
         if isinstance(expr, IsNull):
             operand = self.value(expr.operand, aggregates)
-            return Operand(f"({operand.sql} IS {'NOT ' if expr.negate else ''}NULL)", bool)
+            sql = dialect.bound_value(operand) if operand.is_literal else operand.sql
+            return Operand(f"({sql} IS {'NOT ' if expr.negate else ''}NULL)", bool)
         if isinstance(expr, InList):
             return self.in_list(expr, aggregates)
         if isinstance(expr, Between):
@@ -407,11 +451,18 @@ class Compiler:
         dialect = self.dialect
         renderer = _Renderer(dialect)
         aggregate = statement.is_aggregate
+        item_group, order_item = _term_matches(statement)
         items = []
         converters: list[Adapter] = []
-        for column in statement.columns:
+        for position, column in enumerate(statement.columns):
             operand = renderer.value(column, aggregate)
-            items.append(dialect.distinct_item(operand) if statement.is_distinct else operand.sql)
+            if item_group and item_group[position] >= 0:
+                item = dialect.group_term(operand)
+            elif operand.is_literal:
+                item = dialect.bound_value(operand)
+            else:
+                item = operand.sql
+            items.append(dialect.distinct_item(operand._replace(sql=item)) if statement.is_distinct else item)
             tp = column.type
             converters.append(None if tp is None else dialect.from_driver(tp))
         sql = [
@@ -424,15 +475,25 @@ class Compiler:
         if where is not None:
             sql.append(f" WHERE {where}")
         if statement.group_terms:
-            terms = [dialect.group_term(renderer.value(g, False)) for g in statement.group_terms]
+            terms = []
+            for index, group in enumerate(statement.group_terms):
+                term = dialect.group_term(renderer.value(group, False))  # numbers its literals
+                if index in item_group:
+                    term = str(item_group.index(index) + 1)  # the item that repeats it
+                terms.append(term)
             sql.append(" GROUP BY " + ", ".join(terms))
         having = renderer.condition(statement.having_clause, aggregates=True)
         if having is not None:
             sql.append(f" HAVING {having}")
         if statement.order_terms:
-            sql.append(" ORDER BY " + ", ".join(
-                self._order(renderer, o, aggregate) for o in statement.order_terms
-            ))
+            orders = []
+            for index, ordering in enumerate(statement.order_terms):
+                term = self._order(renderer, ordering, aggregate)  # numbers its literals
+                if order_item and order_item[index] >= 0:
+                    item_position = Operand(str(order_item[index] + 1), None)
+                    term = dialect.order_term(item_position, ordering.descending, ordering.nulls_go_first)
+                orders.append(term)
+            sql.append(" ORDER BY " + ", ".join(orders))
         limit = offset = None
         if statement.limit_count is not None:
             limit = renderer.literal(Literal(statement.limit_count, int)).sql

@@ -362,6 +362,12 @@ class Dialect:
         direction = "DESC" if descending else "ASC"
         return f"{operand.sql} {direction} NULLS {'FIRST' if nulls_first else 'LAST'}"
 
+    def bound_value(self, operand: Operand) -> str:
+        """A bound value no other hook sees: a literal select item (``SELECT ?``)
+        or the operand of ``? IS NULL``. Databases that cannot infer a bare
+        parameter's type name it here; the default leaves it bare."""
+        return operand.sql
+
     def group_term(self, operand: Operand) -> str:
         """One GROUP BY term (grouping must treat values as Python's ``==`` does)."""
         return operand.sql
