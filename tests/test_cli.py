@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,12 +11,12 @@ import pytest
 
 from pytuck import ConfigurationError, Storage
 from pytuck.cli import run_demo
-
-PG_DSN = os.environ.get("PYTUCK_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.servers import PG_DSN, require_server
 
 
 @pytest.mark.parametrize("engine", Storage.available_engines())
 def test_demo_reports_each_step_on_every_engine(tmp_path: Path, engine: str) -> None:
+    require_server(engine)
     out = io.StringIO()
     where = run_demo(tmp_path, engine=engine, out=out, dsn=PG_DSN)
     if engine == "postgresql":

@@ -16,6 +16,7 @@ import pytest
 
 from pytuck import Column, Storage, declarative_base
 from pytuck.engines import available_engines
+from tests.servers import PG_DSN, require_server
 
 #: Every engine the suite knows. Add one line per engine.
 ALL_ENGINES: list[str] = [
@@ -41,8 +42,6 @@ def _selected_engines() -> list[str]:
 #: Engines the whole suite runs on.
 ENGINES: list[str] = _selected_engines()
 
-#: The PostgreSQL server the suite uses (each test gets its own schema).
-PG_DSN = os.environ.get("PYTUCK_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 #: File suffix per engine for engines that store into a file.
 _SUFFIX = {"binary": ".pytuck", "json": ".json", "sqlite": ".sqlite", "duckdb": ".duckdb"}
@@ -120,6 +119,7 @@ def engine_name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def make_storage(engine_name: str, tmp_path: Path) -> Iterator[StorageFactory]:
     """A factory of storages on the engine under test (closed after the test)."""
+    require_server(engine_name)
     factory = StorageFactory(engine_name, tmp_path)
     yield factory
     factory.close_all()

@@ -1,0 +1,17 @@
+"""Every engine whose driver is installed registers itself (a silent import failure
+would quietly shrink the conformance suite)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from pytuck import Storage
+
+
+def test_every_engine_with_its_driver_installed_is_available() -> None:
+    expected = {"memory", "binary", "json", "sqlite"}
+    if importlib.util.find_spec("duckdb") is not None:
+        expected.add("duckdb")
+    if importlib.util.find_spec("asyncpg") is not None:
+        expected.add("postgresql")
+    assert expected <= set(Storage.available_engines())
