@@ -25,13 +25,17 @@ class Storage:
         file_path: the database file, a PostgreSQL DSN, or None for memory.
         in_memory: keep everything in memory (``file_path`` is ignored).
         engine: ``"binary"`` (default for files; ``"pytuck"`` is the same),
-            ``"json"``, ``"memory"``, and the SQL engines once installed. A
+            ``"json"``, ``"memory"``, ``"sqlite"``, and ``"duckdb"`` /
+            ``"postgresql"`` when their extras are installed. A
             ``postgresql://`` DSN selects ``"postgresql"``.
         auto_flush: durable engines write each commit before it returns
             (the default). False trades that for speed: changes reach the disk
-            on :meth:`flush` or :meth:`close`.
+            on :meth:`flush` or :meth:`close`. SQL engines accept it and
+            make every commit durable.
         read_only: refuse every write with :class:`~pytuck.errors.ReadOnlyError`.
-        **options: engine-specific options.
+        **options: engine-specific options (``postgresql``: ``schema``,
+            ``connect_timeout``, ``min_size``, ``max_size``, ... — see
+            docs/engines.md).
 
     Raises:
         ConfigurationError: unknown engine or contradictory arguments.
