@@ -11,6 +11,7 @@ import pytest
 
 from pytuck import Column, Session, Storage, declarative_base, delete, insert, select
 from pytuck.engines.sql import duckdb as duck
+from pytuck.engines.sql.duckdb.dialect import _VALUES_ROWS
 
 from .conftest import declare_account
 
@@ -71,7 +72,7 @@ def test_rows_inserted_in_bulk_read_back_exactly(
         keys = session.execute(insert(sample).values(rows)).inserted_primary_keys
         session.commit()
     # Few rows go in as one multi-row VALUES statement, many as one Arrow table.
-    assert relations == ([] if count <= duck._VALUES_ROWS else [count])
+    assert relations == ([] if count <= _VALUES_ROWS else [count])
     assert keys == list(range(1, count + 1))
     names = list(rows[0])
     with Session(storage) as session:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pytuck import Column, Session, Storage, declarative_base, delete, func, literal, select, update
-from pytuck.engines.sql.duckdb import _Ledger
+from pytuck.engines.sql.duckdb.connection import _Ledger
 
 
 def declare(storage: Storage) -> Any:
