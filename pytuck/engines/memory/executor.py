@@ -23,6 +23,7 @@ import orjson
 
 from pytuck.engines.memory.indexes import order_key_for
 from pytuck.errors import QueryError, UnsupportedOperationError
+from pytuck.query.arithmetic import compute
 from pytuck.query.expressions import (
     Arithmetic,
     Between,
@@ -200,40 +201,6 @@ def _compile_like(expr: Like) -> RowFn:
     return like_dynamic
 
 
-def _arith(op: str, a: Any, b: Any, result_type: type | None) -> Any:
-    if result_type is float:
-        if isinstance(a, Decimal):
-            a = float(a)
-        if isinstance(b, Decimal):
-            b = float(b)
-    if op == "add":
-        return a + b
-    if op == "sub":
-        return a - b
-    if op == "mul":
-        return a * b
-    if b == 0:
-        return None  # division by zero is NULL on every engine
-    if op == "truediv":
-        return float(a) / float(b)
-    if isinstance(a, Decimal) or isinstance(b, Decimal):
-        quotient, remainder = _floor_divmod_decimal(Decimal(a), Decimal(b))
-        return quotient if op == "floordiv" else remainder
-    if op == "floordiv":
-        return a // b
-    return a % b
-
-
-def _floor_divmod_decimal(a: Decimal, b: Decimal) -> tuple[Decimal, Decimal]:
-    # Decimal's // and % truncate toward zero; the contract's // floors, as
-    # int and float do, and % keeps a == b * (a // b) + a % b.
-    quotient, remainder = a // b, a % b
-    if remainder and (remainder < 0) != (b < 0):
-        quotient -= 1
-        remainder += b
-    return quotient, remainder
-
-
 def _compile_arithmetic(expr: Arithmetic) -> RowFn:
     left = compile_value(expr.left)
     right = compile_value(expr.right)
@@ -245,7 +212,7 @@ def _compile_arithmetic(expr: Arithmetic) -> RowFn:
         b = right(row)
         if a is None or b is None:
             return None
-        return _arith(op, a, b, result_type)
+        return compute(op, a, b, result_type)
 
     return arithmetic
 

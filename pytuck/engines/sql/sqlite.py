@@ -57,6 +57,7 @@ from pytuck.engines.base import Capabilities, register_engine
 from pytuck.engines.sql.dialect import Adapter, Dialect, DriverError, ErrorKind, Operand
 from pytuck.engines.sql.engine import Connection, SimplePool, SqlEngine
 from pytuck.errors import ConfigurationError, SchemaError
+from pytuck.query.arithmetic import compute
 from pytuck.schema import ColumnSchema, TableSchema
 
 __all__ = ["SqliteDialect", "SqliteConnection", "SqliteEngine"]
@@ -126,41 +127,12 @@ def _to_float(value: Any) -> float | None:
     return None if value is None else float(_number(value))
 
 
-def _floor_divmod_decimal(a: Decimal, b: Decimal) -> tuple[Decimal, Decimal]:
-    # Decimal's // and % truncate; the contract floors, as int and float do.
-    quotient, remainder = a // b, a % b
-    if remainder and (remainder < 0) != (b < 0):
-        quotient -= 1
-        remainder += b
-    return quotient, remainder
-
-
 def _arith(op: str, left: Any, right: Any, kind: str) -> Any:
     """``left op right`` as the memory engine computes it; ``kind`` is the result
     type: ``"i"`` int, ``"f"`` float, ``"d"`` Decimal (returned as text)."""
     if left is None or right is None:
         return None
-    a, b = _number(left), _number(right)
-    if kind == "f":
-        a = float(a) if isinstance(a, Decimal) else a
-        b = float(b) if isinstance(b, Decimal) else b
-    if op == "add":
-        result = a + b
-    elif op == "sub":
-        result = a - b
-    elif op == "mul":
-        result = a * b
-    elif b == 0:
-        return None  # division by zero is NULL on every engine
-    elif op == "truediv":
-        return float(a) / float(b)
-    elif isinstance(a, Decimal) or isinstance(b, Decimal):
-        quotient, remainder = _floor_divmod_decimal(Decimal(a), Decimal(b))
-        result = quotient if op == "floordiv" else remainder
-    elif op == "floordiv":
-        result = a // b
-    else:
-        result = a % b
+    result = compute(op, _number(left), _number(right), float if kind == "f" else None)
     return str(result) if isinstance(result, Decimal) else result
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import orjson
 
+from pytuck.query.arithmetic import compute
 from pytuck.schema import TableSchema
 from pytuck.types import INT64_MAX, INT64_MIN
 
@@ -157,31 +158,13 @@ def _arrow_relation(table: TableSchema, rows: Sequence[Sequence[Any]]) -> Any:
 # --- Python functions registered on every database ----------------------------------------
 
 
-def _floor_divmod_decimal(a: Decimal, b: Decimal) -> tuple[Decimal, Decimal]:
-    # Decimal's // and % truncate; the contract floors, as int and float do.
-    quotient, remainder = a // b, a % b
-    if remainder and (remainder < 0) != (b < 0):
-        quotient -= 1
-        remainder += b
-    return quotient, remainder
-
-
 def _decimal_arith(op: str | None, left: str | None, right: str | None) -> dict[str, str] | None:
     """``left op right`` over Decimal (or int) text, exactly as the memory engine computes it."""
     if op is None or left is None or right is None:
         return None
-    a, b = Decimal(left), Decimal(right)
-    if op == "add":
-        result = a + b
-    elif op == "sub":
-        result = a - b
-    elif op == "mul":
-        result = a * b
-    elif b == 0:
+    result = compute(op, Decimal(left), Decimal(right))
+    if result is None:
         return None  # division by zero is NULL on every engine
-    else:
-        quotient, remainder = _floor_divmod_decimal(a, b)
-        result = quotient if op == "floordiv" else remainder
     return _decimal_to_driver(result)
 
 
