@@ -355,3 +355,21 @@ def test_select_of_no_column_and_no_table_is_refused_when_run(
 ) -> None:
     with Session(storage) as session, pytest.raises(QueryError, match="select_from"):
         session.execute(select(func.count()))
+
+
+def test_group_by_an_expression_with_a_value(storage: Any, User: Any, people: Any) -> None:  # noqa: N803
+    # ages 31, 70, NULL, 18, 65, 31: age % 2 is 1, 0, NULL, 0, 1, 1.
+    parity = User.age % 2
+    with Session(storage) as session:
+        rows = session.execute(
+            select(parity, func.count()).group_by(parity).order_by(parity)
+        ).all()
+        shifted = session.execute(
+            select(parity + 10, func.count()).group_by(parity).order_by(parity.desc())
+        ).all()
+        counts = session.execute(
+            select(func.count()).group_by(parity).order_by(parity)
+        ).scalars().all()
+    assert [tuple(r) for r in rows] == [(0, 2), (1, 3), (None, 1)]
+    assert [tuple(r) for r in shifted] == [(None, 1), (11, 3), (10, 2)]
+    assert counts == [2, 3, 1]

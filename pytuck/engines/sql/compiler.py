@@ -183,29 +183,38 @@ class _Shaped:
         return self.shape == other.shape and self.values == other.values
 
 
-def _term_matches(statement: Select[Any]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Which select items repeat a GROUP BY term, and which ORDER BY terms repeat a
-    select item of a grouped or DISTINCT query (-1: none), by shape and literal values.
+def _literal_key(value: Any) -> Any:
+    """A hashable stand-in for a literal value (documents are lists and dicts)."""
+    try:
+        hash(value)
+    except TypeError:
+        return (type(value), repr(value))
+    return (type(value), value)
 
-    A repeated term is written once: the select item as the group term's own
-    expression (which some dialects transform, e.g. Decimal text grouped as a
-    number) and the GROUP BY / ORDER BY entry as the item's position, as SQL
-    requires of grouped and DISTINCT queries.
-    """
-    if not statement.group_terms and not (statement.is_distinct and statement.order_terms):
-        return (), ()
+
+def _distinct_order_items(statement: Select[Any]) -> tuple[int, ...]:
+    """For a DISTINCT query, the select item each ORDER BY term repeats (-1: none),
+    by shape and literal values: SQL wants such terms written as the item's position."""
+    if not (statement.is_distinct and statement.order_terms):
+        return ()
     items = [_Shaped(c) for c in statement.columns]
-    groups = [_Shaped(g) for g in statement.group_terms]
-    item_group = tuple(
-        next((i for i, g in enumerate(groups) if item.same(g)), -1) for item in items
+    orders = [_Shaped(o.element) for o in statement.order_terms]
+    return tuple(
+        next((i for i, item in enumerate(items) if order.same(item)), -1) for order in orders
     )
-    order_item: tuple[int, ...] = ()
-    if statement.order_terms:
-        orders = [_Shaped(o.element) for o in statement.order_terms]
-        order_item = tuple(
-            next((i for i, item in enumerate(items) if order.same(item)), -1) for order in orders
-        )
-    return item_group, order_item
+
+
+def _grouped_values(statement: Select[Any]) -> tuple[Any, ...]:
+    """A grouped query's literal values outside WHERE, which decide where group
+    terms repeat (see :meth:`_Renderer.value`), so they belong to its shape."""
+    if not statement.group_terms:
+        return ()
+    values: list[Any] = []
+    for expr in (*statement.columns, *statement.group_terms, *(o.element for o in statement.order_terms)):
+        _shape(expr, values)
+    if statement.having_clause is not None:
+        _shape(statement.having_clause, values)
+    return tuple(_literal_key(v) for v in values)
 
 
 def _select_shape(statement: Select[Any], literals: list[Any]) -> Any:
@@ -217,7 +226,7 @@ def _select_shape(statement: Select[Any], literals: list[Any]) -> Any:
     orders = tuple(
         (_shape(o.element, literals), o.descending, o.nulls_go_first) for o in statement.order_terms
     )
-    matches = _term_matches(statement)
+    matches = (_distinct_order_items(statement), _grouped_values(statement))
     limited = statement.limit_count is not None
     if limited:
         literals.append(statement.limit_count)
@@ -270,9 +279,17 @@ def _flatten(expr: BoolOp) -> list[Expression]:
 class _Renderer:
     """Renders one statement shape; literal markers are numbered in walk order."""
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(self, dialect: Dialect, first_literal: int = 0) -> None:
         self.dialect = dialect
-        self.adapters: list[Adapter] = []
+        # Literal numbers start at ``first_literal`` (the adapters before it are
+        # placeholders for literals another renderer numbers).
+        self.adapters: list[Adapter] = [None] * first_literal
+        #: In a grouped query: each GROUP BY term with its SQL, whose literal
+        #: markers are the group term's own. A select item, HAVING or ORDER BY
+        #: sub-expression equal to one is written as that SQL, so the database
+        #: sees the very expression it grouped by (PostgreSQL compares them
+        #: textually, parameters included).
+        self.group_aliases: list[tuple[_Shaped, str]] = []
 
     # literals are numbered in the order the shape walk meets them: every
     # render method visits children in exactly the order of _shape.
@@ -289,6 +306,19 @@ class _Renderer:
 
     def value(self, expr: Expression, aggregates: bool) -> Operand:
         """Render ``expr``; ``aggregates`` says whether aggregate functions are allowed."""
+        if self.group_aliases and not isinstance(expr, Literal):
+            shaped = _Shaped(expr)
+            for group, sql in self.group_aliases:
+                if shaped.same(group):
+                    aliases, self.group_aliases = self.group_aliases, []
+                    try:
+                        own = self.value(expr, aggregates)  # numbers (and drops) its own literals
+                    finally:
+                        self.group_aliases = aliases
+                    return Operand(sql, own.type, own.column, False)
+        return self._value(expr, aggregates)
+
+    def _value(self, expr: Expression, aggregates: bool) -> Operand:
         dialect = self.dialect
         if isinstance(expr, ColumnRef):
             return Operand(dialect.quote(expr.name), expr.type, expr.column)
@@ -398,9 +428,15 @@ def _finish(dialect: Dialect, text: str, adapters: list[Adapter], converters: tu
     pieces = text.split(PARAMETER_MARK)
     sql_parts = [pieces[0]]
     slots: list[int] = []
+    numbered: dict[int, str] = {}  # literal -> its placeholder, where a number can repeat
     for position in range(1, len(pieces), 2):
-        slots.append(int(pieces[position]))
-        sql_parts.append(dialect.placeholder(len(slots)))
+        literal = int(pieces[position])
+        placeholder = numbered.get(literal) if dialect.numbered_placeholders else None
+        if placeholder is None:
+            slots.append(literal)
+            placeholder = dialect.placeholder(len(slots))
+            numbered[literal] = placeholder
+        sql_parts.append(placeholder)
         sql_parts.append(pieces[position + 1])
     return Compiled("".join(sql_parts), tuple(slots), tuple(adapters), converters)
 
@@ -451,17 +487,14 @@ class Compiler:
         dialect = self.dialect
         renderer = _Renderer(dialect)
         aggregate = statement.is_aggregate
-        item_group, order_item = _term_matches(statement)
+        order_item = _distinct_order_items(statement)
+        if statement.group_terms and dialect.repeat_group_terms:
+            renderer.group_aliases = self._group_aliases(statement)
         items = []
         converters: list[Adapter] = []
-        for position, column in enumerate(statement.columns):
+        for column in statement.columns:
             operand = renderer.value(column, aggregate)
-            if item_group and item_group[position] >= 0:
-                item = dialect.group_term(operand)
-            elif operand.is_literal:
-                item = dialect.bound_value(operand)
-            else:
-                item = operand.sql
+            item = dialect.bound_value(operand) if operand.is_literal else operand.sql
             items.append(dialect.distinct_item(operand._replace(sql=item)) if statement.is_distinct else item)
             tp = column.type
             converters.append(None if tp is None else dialect.from_driver(tp))
@@ -471,17 +504,14 @@ class Compiler:
             " FROM ",
             dialect.quote(statement.table.name),
         ]
+        aliases, renderer.group_aliases = renderer.group_aliases, []
         where = renderer.condition(statement.where_clause)
         if where is not None:
             sql.append(f" WHERE {where}")
         if statement.group_terms:
-            terms = []
-            for index, group in enumerate(statement.group_terms):
-                term = dialect.group_term(renderer.value(group, False))  # numbers its literals
-                if index in item_group:
-                    term = str(item_group.index(index) + 1)  # the item that repeats it
-                terms.append(term)
+            terms = [dialect.group_term(renderer.value(g, False)) for g in statement.group_terms]
             sql.append(" GROUP BY " + ", ".join(terms))
+        renderer.group_aliases = aliases
         having = renderer.condition(statement.having_clause, aggregates=True)
         if having is not None:
             sql.append(f" HAVING {having}")
@@ -494,6 +524,7 @@ class Compiler:
                     term = dialect.order_term(item_position, ordering.descending, ordering.nulls_go_first)
                 orders.append(term)
             sql.append(" ORDER BY " + ", ".join(orders))
+        renderer.group_aliases = []
         limit = offset = None
         if statement.limit_count is not None:
             limit = renderer.literal(Literal(statement.limit_count, int)).sql
@@ -502,6 +533,21 @@ class Compiler:
         if limit is not None or offset is not None:
             sql.append(" " + dialect.limit_offset(limit, offset))
         return _finish(dialect, "".join(sql), renderer.adapters, tuple(converters))
+
+    def _group_aliases(self, statement: Select[Any]) -> list[tuple[_Shaped, str]]:
+        """Each GROUP BY term of ``statement`` with its SQL as GROUP BY will write it
+        (same literal numbers: literals are numbered items, WHERE, then groups)."""
+        counted: list[Any] = []
+        for column in statement.columns:
+            _shape(column, counted)
+        _optional_shape(statement.where_clause, counted)
+        aliases = []
+        for group in statement.group_terms:
+            first = len(counted)
+            _shape(group, counted)
+            sql = self.dialect.group_term(_Renderer(self.dialect, first).value(group, False))
+            aliases.append((_Shaped(group), sql))
+        return aliases
 
     def _order(self, renderer: _Renderer, ordering: Ordering, aggregate: bool) -> str:
         operand = renderer.value(ordering.element, aggregate)

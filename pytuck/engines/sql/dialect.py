@@ -167,6 +167,15 @@ class Dialect:
         """The placeholder of the ``position``-th bound parameter (1-based): ``?`` or ``$1``."""
         return "?"
 
+    #: True when a grouped query must repeat each GROUP BY term verbatim where
+    #: select items, HAVING or ORDER BY use it (parameters included), as
+    #: PostgreSQL requires; the compiler then writes those places alike.
+    repeat_group_terms: bool = False
+
+    #: True when placeholders are numbered (``$1``) and one may appear several
+    #: times: a literal used twice is then bound once, under one number.
+    numbered_placeholders: bool = False
+
     # --- schema ------------------------------------------------------------------
     def column_type(self, column: ColumnSchema) -> str:
         """The SQL type (with any COLLATE clause) that stores ``column``'s Python type.

@@ -315,6 +315,9 @@ class PostgresqlDialect(Dialect):
         self.schema = schema
         self._insert_sql: dict[tuple[str, tuple[str, ...]], str] = {}
 
+    numbered_placeholders = True
+    repeat_group_terms = True
+
     def placeholder(self, position: int) -> str:
         """``$1``, ``$2``, ..."""
         return f"${position}"
