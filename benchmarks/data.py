@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,8 +21,10 @@ __all__ = [
     "FIELDS",
     "RANGE_WIDTH",
     "Workload",
+    "make_extra_rows",
     "make_rows",
     "make_workload",
+    "row_at",
     "rows_digest",
 ]
 
@@ -69,23 +72,48 @@ def make_rows(n: int, seed: int) -> list[dict[str, Any]]:
     Each row is a plain dict with the Python types of the model: int, str,
     float, bool, naive datetime and a list of str.
     """
+    return list(_iter_rows(n, seed))
+
+
+def row_at(n: int, seed: int, key: int) -> dict[str, Any]:
+    """Row ``key`` (1-based) of ``make_rows(n, seed)``, without keeping the others in memory."""
+    if not 1 <= key <= n:
+        raise ValueError(f"key {key} is outside 1..{n}")
+    for row in _iter_rows(n, seed):
+        if row["id"] == key:
+            return row
+    raise AssertionError("unreachable: every key in 1..n is generated")
+
+
+def _iter_rows(n: int, seed: int) -> Iterator[dict[str, Any]]:
     rng = random.Random(f"pytuck-bench-rows:{seed}:{n}")
-    rows = []
-    for i in range(1, n + 1):
-        given = rng.choice(_GIVEN)
-        family = rng.choice(_FAMILY)
-        rows.append({
-            "id": i,
-            "name": f"{given} {family}",
-            "email": f"{given.lower()}.{family.lower()}.{i}@example.org",
-            "age": rng.randint(AGE_MIN, AGE_MAX),
-            "score": round(rng.random() * 100.0, 3),
-            "active": rng.random() < 0.7,
-            "city": rng.choice(CITIES),
-            "created_at": _EPOCH + timedelta(seconds=rng.randrange(_SPAN_SECONDS)),
-            "tags": rng.sample(_TAGS, rng.randint(0, 4)),
-        })
-    return rows
+    return (_row(rng, i) for i in range(1, n + 1))
+
+
+def make_extra_rows(count: int, first_id: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` more rows with ids ``first_id, first_id + 1, ...``, for single-row commits.
+
+    Drawn from their own random stream, so they do not depend on how many
+    rows the database already holds.
+    """
+    rng = random.Random(f"pytuck-bench-extra-rows:{seed}")
+    return [_row(rng, i) for i in range(first_id, first_id + count)]
+
+
+def _row(rng: random.Random, i: int) -> dict[str, Any]:
+    given = rng.choice(_GIVEN)
+    family = rng.choice(_FAMILY)
+    return {
+        "id": i,
+        "name": f"{given} {family}",
+        "email": f"{given.lower()}.{family.lower()}.{i}@example.org",
+        "age": rng.randint(AGE_MIN, AGE_MAX),
+        "score": round(rng.random() * 100.0, 3),
+        "active": rng.random() < 0.7,
+        "city": rng.choice(CITIES),
+        "created_at": _EPOCH + timedelta(seconds=rng.randrange(_SPAN_SECONDS)),
+        "tags": rng.sample(_TAGS, rng.randint(0, 4)),
+    }
 
 
 def rows_digest(rows: list[dict[str, Any]]) -> str:

@@ -31,6 +31,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from benchmarks.data import Workload
@@ -43,6 +44,7 @@ __all__ = [
     "current_rss_mib",
     "peak_rss_mib",
     "run_workload",
+    "source_digest",
 ]
 
 perf_counter = time.perf_counter
@@ -153,6 +155,15 @@ class System(ABC):
     def versions(self) -> dict[str, str]:
         """Library versions worth recording next to the results."""
         return {}
+
+
+def source_digest(package: Path) -> str:
+    """A short digest of every ``.py`` file under ``package``, to tell which code was measured."""
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def checksum(value: Any) -> str:

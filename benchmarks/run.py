@@ -1,10 +1,18 @@
 """Run the benchmark: ``python -m benchmarks.run [--n 100000] [--engines memory] [--peers ...]``.
 
-Each pytuck engine and each peer runs the same workload in its own fresh
-interpreter (``benchmarks.worker``), one after the other. The answers of all
-systems are compared; any disagreement fails the run (exit status 1) after the
-results are written. The table goes to stdout and, with ``--out``, to a
-markdown file next to the JSON results.
+Two suites, in one run:
+
+* the **workload** (bulk insert, gets, queries, group by, updates, deletes):
+  each pytuck engine and each peer of the same storage class (memory, SQLite
+  files, DuckDB, PostgreSQL) in its own fresh interpreter
+  (``benchmarks.worker``), one after the other;
+* the **file suite** (durable single-row commits, open-and-first-query in a
+  fresh process, size on disk) on pytuck's file engines, Pytuck 1.4, TinyDB,
+  SQLite and baselines (``benchmarks.files``), when a file engine runs.
+
+The answers of all systems are compared; any disagreement fails the run
+(exit status 1) after the results are written. The report goes to stdout
+and, with ``--out``, to a markdown file next to the JSON results.
 """
 
 from __future__ import annotations
@@ -24,13 +32,20 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.report import find_mismatches, markdown  # noqa: E402
-from benchmarks.systems import PEERS  # noqa: E402
+from benchmarks.files_run import DEFAULT_FILE_SYSTEMS, missing_modules, run_file_suite  # noqa: E402
+from benchmarks.harness import source_digest  # noqa: E402
+from benchmarks.report import files_markdown, find_mismatches, markdown  # noqa: E402
+from benchmarks.systems import PEERS, STORAGE_CLASSES  # noqa: E402
+from benchmarks.systems.pg import mask_dsn  # noqa: E402
 
 __all__ = ["main", "runnable_engines"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 _DSN_ENV = "PYTUCK_BENCH_DSN"
+_PEER_PYTHON_ENV = "PYTUCK_BENCH_PEER_PYTHON"
+_PYTUCK14_ENV = "PYTUCK_BENCH_PYTUCK14_PYTHON"
+#: Engines the file suite runs on by default (when they run in the workload).
+_FILE_ENGINES = ("binary", "json")
 
 
 def _names(text: str) -> list[str]:
@@ -40,35 +55,29 @@ def _names(text: str) -> list[str]:
 
 
 def runnable_engines(names: list[str] | None, dsn: str | None) -> tuple[dict[str, str], dict[str, str]]:
-    """Probe pytuck engines by opening each one through ``Storage``.
+    """Probe pytuck engines by opening each one through ``Storage``, in a child process.
+
+    The orchestrator imports no database library: a child's peak resident
+    size (``ru_maxrss``) starts from its parent's, so a heavy orchestrator
+    would inflate every worker's memory figures.
 
     Args:
         names: engines to probe, or None for every registered engine.
         dsn: a server DSN for server engines.
 
     Returns:
-        ``({engine: "memory" | "file"}, {engine: why it was skipped})``.
+        ``({engine: storage class}, {engine: why it was skipped})``; the
+        storage class is one of :data:`~benchmarks.systems.STORAGE_CLASSES`.
     """
-    from benchmarks.systems.pytuck_system import engine_location
-    from pytuck import Storage
-    from pytuck.engines import available_engines
-
-    usable: dict[str, str] = {}
-    skipped: dict[str, str] = {}
-    for name in names if names is not None else available_engines():
-        if name == "postgresql" and not dsn:
-            skipped[name] = f"no server DSN (--dsn or ${_DSN_ENV})"
-            continue
-        try:
-            with tempfile.TemporaryDirectory(prefix="pytuck-bench-probe-") as folder:
-                storage = Storage(engine_location(name, Path(folder), dsn), engine=name)
-                persistent = storage.engine.capabilities.persistent
-                storage.close()
-        except Exception as exc:  # noqa: BLE001 - any failure means "cannot run here"
-            skipped[name] = f"{type(exc).__name__}: {exc}"
-            continue
-        usable[name] = "file" if persistent else "memory"
-    return usable, skipped
+    command = [sys.executable, "-m", "benchmarks.worker", "--probe-engines",
+               "all" if names is None else ",".join(names) or ","]
+    if dsn:
+        command += ["--dsn", dsn]
+    done = subprocess.run(command, cwd=_ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"probing the engines failed:\n{done.stderr[-3000:]}")
+    probed = json.loads(done.stdout)
+    return dict(probed["usable"]), dict(probed["skipped"])
 
 
 def _machine() -> dict[str, Any]:
@@ -97,8 +106,6 @@ def _machine() -> dict[str, Any]:
 def _source_state() -> str:
     """The checkout's commit, whether it has uncommitted changes (read-only git calls),
     and a digest of pytuck's source files, to notice edits made during a run."""
-    from benchmarks.systems.pytuck_system import source_digest
-
     files = f"source digest {source_digest(_ROOT / 'pytuck')}"
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=_ROOT, capture_output=True,
@@ -117,9 +124,10 @@ def _load() -> list[float] | None:
         return None
 
 
-def _worker_command(args: argparse.Namespace, system: str, extra: list[str], result: Path) -> list[str]:
+def _worker_command(args: argparse.Namespace, python: str, system: str, extra: list[str],
+                    result: Path) -> list[str]:
     command = [
-        sys.executable, "-m", "benchmarks.worker",
+        python, "-m", "benchmarks.worker",
         "--system", system, "--n", str(args.n), "--seed", str(args.seed),
         "--repeat", str(args.repeat), "--budget", str(args.budget), "--gc", args.gc,
         "--result", str(result),
@@ -129,6 +137,16 @@ def _worker_command(args: argparse.Namespace, system: str, extra: list[str], res
     if args.verbose:
         command.append("--verbose")
     return command + extra
+
+
+def _classes(text: str) -> list[str]:
+    if text == "auto":
+        return ["auto"]
+    names = _names(text)
+    unknown = [name for name in names if name not in STORAGE_CLASSES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown storage classes {unknown}; use {', '.join(STORAGE_CLASSES)}")
+    return names
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -141,9 +159,35 @@ def _parser() -> argparse.ArgumentParser:
                         help="comma-separated pytuck engines (default: every registered engine "
                              "that opens here); 'none' for peers only")
     parser.add_argument("--peers", type=_names, default=None,
-                        help=f"comma-separated peers (default: {','.join(PEERS)}, but tinydb only in "
-                             "memory: its JSON file storage rereads and rewrites the whole file on every "
-                             "operation); 'none' for none")
+                        help=f"comma-separated workload peers (default: {','.join(PEERS)}, each in the "
+                             "storage classes it has; tinydb in memory only unless named: its JSON file "
+                             "storage rereads and rewrites the whole file on every operation); 'none'")
+    parser.add_argument("--peer-storage", type=_classes, default=["auto"],
+                        help="storage classes the peers run in: auto (those of the engines) or a "
+                             f"comma list of {', '.join(STORAGE_CLASSES)}")
+    parser.add_argument("--peer-python", default=os.environ.get(_PEER_PYTHON_ENV),
+                        help="an interpreter for peers whose driver this one lacks (e.g. a virtual "
+                             "environment with sqlalchemy, psycopg and duckdb_engine; default "
+                             f"${_PEER_PYTHON_ENV})")
+    parser.add_argument("--suite", choices=("all", "workload", "files"), default="all",
+                        help="all (default): the workload, and the file suite when a file engine "
+                             "runs; workload; files: the file suite alone")
+    parser.add_argument("--file-engines", type=_names, default=None,
+                        help="pytuck engines of the file suite (default: binary and json, those "
+                             "that open here)")
+    parser.add_argument("--file-peers", type=_names, default=None,
+                        help=f"file-suite peers and baselines (default: {','.join(DEFAULT_FILE_SYSTEMS)})")
+    parser.add_argument("--pytuck14-python", default=os.environ.get(_PYTUCK14_ENV),
+                        help="the interpreter of a virtual environment with pytuck==1.4.0 (it has "
+                             f"pytuck's import name; default ${_PYTUCK14_ENV}); without it Pytuck 1.4 "
+                             "is skipped")
+    parser.add_argument("--commits", type=int, default=200,
+                        help="file suite: at most this many single-row commits per database size")
+    parser.add_argument("--commit-budget", type=float, default=5.0,
+                        help="file suite: stop one database size's commits after this many seconds "
+                             "(at least 5 commits; default 5)")
+    parser.add_argument("--probe-repeat", type=int, default=5,
+                        help="file suite: fresh processes per open-and-first-query (median; default 5)")
     parser.add_argument("--seed", type=int, default=20240611, help="data seed (default 20240611)")
     parser.add_argument("--out", default=None,
                         help="a folder (results.json + results.md are written in it) or a .json path "
@@ -156,13 +200,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--gc", choices=("paused", "on"), default="paused",
                         help="paused (default): a full collection, then the cyclic gc disabled, "
                              "around each timed group, for every system; on: gc runs normally")
-    parser.add_argument("--peer-storage", choices=("auto", "memory", "file", "both"), default="auto",
-                        help="peers in memory (SQLite :memory:, TinyDB MemoryStorage) or in files; "
-                             "auto: what the chosen engines are (memory engine -> memory)")
     parser.add_argument("--no-bulk-insert", action="store_true",
                         help="skip the extra insert-only process measuring Session.bulk_insert")
     parser.add_argument("--dsn", default=os.environ.get(_DSN_ENV),
-                        help=f"server DSN for server engines (default ${_DSN_ENV})")
+                        help=f"PostgreSQL DSN for the postgresql engine and its peers (default ${_DSN_ENV})")
     parser.add_argument("-v", "--verbose", action="store_true", help="show each group as it finishes")
     return parser
 
@@ -176,60 +217,120 @@ def _out_paths(out: str) -> tuple[Path, Path]:
     return path / "results.json", path / "results.md"
 
 
+def _peer_jobs(args: argparse.Namespace, classes: list[str],
+               notes: dict[str, str]) -> list[tuple[str, str, list[str]]]:
+    """``(python, peer, worker options)`` per peer and storage class; skipped ones go to ``notes``."""
+    jobs = []
+    named = args.peers is not None
+    for storage_class in classes:
+        for peer in (args.peers if named else list(PEERS)):
+            spec = PEERS[peer]
+            key = f"{peer}[{storage_class}]"
+            if storage_class not in spec.storages:
+                if named:
+                    notes[key] = f"{peer} has no {storage_class} storage"
+                continue
+            if storage_class == "file" and peer == "tinydb" and not named:
+                notes[key] = ("left out unless --peers names it: JSONStorage rereads and rewrites the "
+                              "whole file on every get, query and write (see the file suite)")
+                continue
+            if storage_class == "postgresql" and not args.dsn:
+                notes[key] = f"no PostgreSQL DSN (--dsn or ${_DSN_ENV})"
+                continue
+            python = _python_for(spec.storages[storage_class], args.peer_python)
+            if python is None:
+                notes[key] = (f"needs {', '.join(spec.storages[storage_class])}: not importable here"
+                              + (f" nor in {args.peer_python}" if args.peer_python else
+                                 f"; pass --peer-python (or ${_PEER_PYTHON_ENV})"))
+                continue
+            jobs.append((python, peer, ["--peer-storage", storage_class]))
+    return jobs
+
+
+def _python_for(modules: tuple[str, ...], peer_python: str | None) -> str | None:
+    if not missing_modules(sys.executable, modules):
+        return sys.executable
+    if peer_python and not missing_modules(peer_python, modules):
+        return peer_python
+    return None
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run every system, cross-check, print and write the report."""
+    """Entry point: run the suites, cross-check, print and write the report."""
     args = _parser().parse_args(argv)
-    engines, skipped = runnable_engines(args.engines, args.dsn)
+    engine_names = args.engines
+    if args.suite == "files" and engine_names is None:
+        engine_names = list(args.file_engines or _FILE_ENGINES)
+    engines, skipped = runnable_engines(engine_names, args.dsn)
     if args.engines is not None and skipped:
         for name, why in skipped.items():
             print(f"engine {name!r} cannot run here: {why}", file=sys.stderr)
         return 2
     for name, why in skipped.items():
-        print(f"# skipping engine {name}: {why}", file=sys.stderr)
-    peers = list(PEERS) if args.peers is None else args.peers
-    unknown = [p for p in peers if p not in PEERS]
+        _say(f"# skipping engine {name}: {why}")
+    unknown = [p for p in (args.peers or []) if p not in PEERS]
     if unknown:
         print(f"unknown peers {unknown}; known: {', '.join(PEERS)}", file=sys.stderr)
         return 2
-    if args.peer_storage == "auto":
-        modes = sorted(set(engines.values()) or {"memory"}, key=["memory", "file"].index)
-    elif args.peer_storage == "both":
-        modes = ["memory", "file"]
+    if args.peer_storage == ["auto"]:
+        classes = [c for c in STORAGE_CLASSES if c in set(engines.values())] or ["memory"]
     else:
-        modes = [args.peer_storage]
+        classes = args.peer_storage
 
-    jobs: list[tuple[str, list[str]]] = []
-    for engine in engines:
-        jobs.append((f"pytuck:{engine}", []))
-        if not args.no_bulk_insert:
-            jobs.append((f"pytuck:{engine}", ["--insert-method", "bulk_insert", "--only", "none"]))
-    for mode in modes:
-        for peer in peers:
-            if mode == "file" and peer == "tinydb" and args.peers is None:
-                print("# skipping tinydb[file] (name it in --peers to run it): JSONStorage "
-                      "rereads and rewrites the whole file on every get, query and write",
-                      file=sys.stderr)
-                continue
-            jobs.append((peer, ["--peer-storage", mode]))
+    skipped_peers: dict[str, str] = {}
+    jobs: list[tuple[str, str, list[str]]] = []
+    if args.suite != "files":
+        for engine in engines:
+            jobs.append((sys.executable, f"pytuck:{engine}", []))
+            if not args.no_bulk_insert:
+                jobs.append((sys.executable, f"pytuck:{engine}", ["--insert-method", "bulk_insert", "--only", "none"]))
+        jobs += _peer_jobs(args, classes, skipped_peers)
+    for key, why in skipped_peers.items():
+        _say(f"# skipping {key}: {why}")
 
     started = time.time()
     load_before = _load()
     source_before = _source_state()
     results: list[dict[str, Any]] = []
+    failed: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="pytuck-bench-results-") as folder:
-        for index, (system, extra) in enumerate(jobs):
+        for index, (python, system, extra) in enumerate(jobs):
             result_path = Path(folder) / f"{index}.json"
-            command = _worker_command(args, system, extra, result_path)
-            print(f"# [{index + 1}/{len(jobs)}] {system} {' '.join(extra)}", file=sys.stderr, flush=True)
+            command = _worker_command(args, python, system, extra, result_path)
+            where = "" if python == sys.executable else f" ({python})"
+            _say(f"# [{index + 1}/{len(jobs)}] {system} {' '.join(extra)}{where}")
             done = subprocess.run(command, cwd=_ROOT, stderr=None if args.verbose else subprocess.PIPE, text=True)
             if done.returncode != 0:
                 print(done.stderr or "", file=sys.stderr)
-                print(f"FAILED: the worker for {system} exited with status {done.returncode}", file=sys.stderr)
-                return 1
-            results.append(json.loads(result_path.read_text()))
+                _say(f"FAILED: the worker for {system} {' '.join(extra)} exited with status {done.returncode}")
+                tail = (done.stderr or "").strip().splitlines()[-1:] or ["(no output)"]
+                failed[f"{system} {' '.join(extra)}".strip()] = f"exit status {done.returncode}: {tail[0]}"
+                continue
+            result = json.loads(result_path.read_text())
+            result["python"] = python
+            results.append(result)
+    load_workload = _load()
 
-    mismatches = find_mismatches(results)
-    command_line = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
+    files: dict[str, Any] | None = None
+    file_engines = [e for e in (args.file_engines or _FILE_ENGINES) if e in engines]
+    if args.suite != "workload" and file_engines:
+        peers = DEFAULT_FILE_SYSTEMS if args.file_peers is None else tuple(args.file_peers)
+        files = run_file_suite(
+            [f"pytuck:{engine}" for engine in file_engines] + list(peers),
+            n=args.n, seed=args.seed, commits=args.commits, budget=args.commit_budget,
+            probe_repeat=args.probe_repeat, pytuck14_python=args.pytuck14_python, say=_say,
+        )
+        for name, why in files["skipped"].items():
+            _say(f"# files: skipping {name}: {why}")
+        failed.update({f"files: {name}": why for name, why in files["failed"].items()})
+
+    mismatches = find_mismatches(results) + (files["mismatches"] if files else [])
+    shown = [mask_dsn(word) if "://" in word else word for word in (argv if argv is not None else sys.argv[1:])]
+    command_line = "python -m benchmarks.run " + " ".join(shown)
     meta = {
         "command": command_line.strip(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -242,35 +343,47 @@ def main(argv: list[str] | None = None) -> int:
                     if args.gc == "paused" else "running normally, for every system"),
         "engines": engines,
         "skipped_engines": skipped,
-        "peer_storage": modes,
+        "skipped_peers": skipped_peers,
+        "failed": failed,
+        "peer_storage": classes,
         "machine": _machine(),
         "source": source_before,
         "source_after": _source_state(),
-        "load_average": {"before": load_before, "after": _load()},
+        "load_average": {"before": load_before, "after_workload": load_workload, "after": _load()},
         "total_s": round(time.time() - started, 1),
     }
-    table = markdown(results, meta)
     machine = meta["machine"]
+    loads = meta["load_average"]
     text = (
         f"Command: `{meta['command']}` — {meta['date']}, {meta['total_s']:.0f} s in all.\n"
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory']}, "
         f"{machine['os']}, {machine['python']}; load average (1, 5, 15 min) "
-        f"{meta['load_average']['before']} before, {meta['load_average']['after']} after.\n"
+        f"{loads['before']} before, {loads['after_workload']} after the workload, {loads['after']} at the end.\n"
         f"pytuck source: {meta['source']}"
         + ("" if meta["source_after"] == meta["source"]
            else f"; CHANGED during the run, at the end: {meta['source_after']}")
-        + ".\n\n" + table
+        + ".\n"
     )
+    if failed:
+        text += "\nFAILED (no figures): " + "; ".join(f"{k}: {v}" for k, v in failed.items()) + ".\n"
+    if results:
+        text += "\n" + markdown(results, meta)
+    if files:
+        text += "\n" + files_markdown(files)
     print(text)
     if args.out:
         json_path, md_path = _out_paths(args.out)
-        json_path.write_text(json.dumps({"meta": meta, "results": results, "mismatches": mismatches}, indent=2))
+        json_path.write_text(json.dumps({"meta": meta, "results": results, "files": files,
+                                         "mismatches": mismatches}, indent=2, default=str))
         md_path.write_text(text)
-        print(f"# wrote {json_path} and {md_path}", file=sys.stderr)
+        _say(f"# wrote {json_path} and {md_path}")
     if mismatches:
         print("\nANSWER MISMATCH: the systems disagree; these results are not valid:", file=sys.stderr)
         for line in mismatches:
             print(f"  {line}", file=sys.stderr)
+        return 1
+    if failed:
+        print(f"\nFAILED: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from benchmarks.data import make_rows, make_workload, rows_digest
 from benchmarks.harness import OPERATIONS, peak_rss_mib, run_workload
-from benchmarks.systems import build_system
+from benchmarks.systems import STORAGE_CLASSES, build_system
 
 __all__ = ["main", "run_one"]
 
@@ -75,7 +75,10 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--system", required=True, help="pytuck:<engine> or a peer name")
+    parser.add_argument("--system", default=None, help="pytuck:<engine> or a peer name")
+    parser.add_argument("--probe-engines", default=None, metavar="NAMES",
+                        help="instead of a workload: open each pytuck engine (comma list, or 'all') "
+                             "and print {usable: {engine: storage class}, skipped: {engine: why}}")
     parser.add_argument("--n", type=int, default=100_000, help="rows (default 100000)")
     parser.add_argument("--seed", type=int, default=20240611, help="data seed")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of read groups (median)")
@@ -83,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="stop repeating a read group once its repetitions took this many seconds")
     parser.add_argument("--gc", choices=("paused", "on"), default="paused",
                         help="paused: collect, then disable the cyclic gc around each timed group")
-    parser.add_argument("--peer-storage", choices=("memory", "file"), default="memory")
+    parser.add_argument("--peer-storage", choices=STORAGE_CLASSES, default="memory",
+                        help="the storage class a peer runs in")
     parser.add_argument("--insert-method", choices=("add_all", "bulk_insert"), default="add_all",
                         help="pytuck's bulk insert path")
     parser.add_argument("--only", nargs="*", default=(),
@@ -99,7 +103,22 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m benchmarks.worker``."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.probe_engines is not None:
+        from benchmarks.systems.pytuck_system import probe_engines
+
+        names = None if args.probe_engines == "all" else [n for n in args.probe_engines.split(",") if n]
+        usable, skipped = probe_engines(names, args.dsn)
+        probed: dict[str, Any] = {"usable": usable, "skipped": skipped}
+        text = json.dumps(probed)
+        if args.result:
+            Path(args.result).write_text(text)
+        else:
+            print(text)
+        return 0
+    if args.system is None:
+        parser.error("--system is required (or --probe-engines)")
     result = run_one(args)
     text = json.dumps(result, indent=2)
     if args.result:

@@ -54,23 +54,24 @@ class PeeweeSystem(System):
 
     Args:
         storage: ``"memory"`` (``:memory:``) or ``"file"`` (a database file
-            in ``folder``, SQLite defaults).
+            in ``folder``, ``journal_mode=WAL``, ``synchronous=FULL``).
         folder: a temporary folder for the file.
     """
 
-    def __init__(self, storage: str, folder: Path) -> None:
+    def __init__(self, storage: str, folder: Path, dsn: str | None = None) -> None:
         self.storage_class = storage
         self.path = ":memory:" if storage == "memory" else str(folder / "peewee.sqlite")
         self.label = "peewee"
         self.notes = (
-            f"peewee on SQLite ({'in memory' if storage == 'memory' else 'file'}); bulk insert via "
+            f"peewee on SQLite ({'in memory' if storage == 'memory' else 'file, WAL, synchronous=FULL'}); bulk insert via "
             f"insert_many in batches of {_BATCH} inside db.atomic(); updates and deletes load the "
             "row, then save()/delete_instance() inside db.atomic(); indexes on name and age"
         )
 
     def open(self) -> None:
         """Connect and create the table."""
-        _database.init(self.path)
+        pragmas = {} if self.path == ":memory:" else {"journal_mode": "wal", "synchronous": "full"}
+        _database.init(self.path, pragmas=pragmas)
         _database.connect()
         _database.create_tables([User])
 

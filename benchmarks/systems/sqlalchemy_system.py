@@ -1,19 +1,41 @@
-"""SQLAlchemy 2.x ORM on SQLite (pysqlite driver), as its users write it."""
+"""SQLAlchemy 2.x ORM, as its users write it, on the database of each storage class.
+
+* ``memory`` and ``file``: SQLite through the standard library's driver
+  (``sqlite://``, or a file with ``journal_mode=WAL`` and ``synchronous=FULL``,
+  durable commits, as pytuck's sqlite engine);
+* ``duckdb``: a DuckDB file through ``duckdb_engine``;
+* ``postgresql``: the server at the run's DSN through psycopg 3
+  (``postgresql+psycopg://``), the tables in a schema of its own
+  (``search_path``), dropped at the end.
+
+``duckdb_engine`` and ``psycopg`` need not be installed beside pytuck: the
+orchestrator runs this adapter in ``--peer-python`` when its own interpreter
+lacks them.
+"""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import JSON, create_engine, func, or_, select
+from sqlalchemy import JSON, create_engine, event, func, or_, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from benchmarks.harness import System
 
 __all__ = ["SQLAlchemySystem"]
+
+
+def _wal_full(dbapi_connection: Any, _record: Any) -> None:
+    """On each new SQLite file connection: ``journal_mode=WAL``, ``synchronous=FULL``."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
 
 
 class _Base(DeclarativeBase):
@@ -24,7 +46,7 @@ class User(_Base):
     """The users table as a SQLAlchemy declarative model."""
 
     __tablename__ = "users"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(index=True)
     email: Mapped[str]
     age: Mapped[int] = mapped_column(index=True)
@@ -39,30 +61,66 @@ class SQLAlchemySystem(System):
     """``Session``, ``session.get``, ``session.scalars(select(User).where(...)).all()``.
 
     Args:
-        storage: ``"memory"`` (``sqlite://``) or ``"file"`` (a database file
-            in ``folder``, SQLite defaults: rollback journal, synchronous=FULL).
+        storage: ``"memory"`` (``sqlite://``), ``"file"`` (a SQLite file in
+            ``folder``, ``journal_mode=WAL``, ``synchronous=FULL``),
+            ``"duckdb"`` (a DuckDB file in ``folder``) or ``"postgresql"``.
         folder: a temporary folder for the file.
+        dsn: the PostgreSQL DSN (``postgresql://...``), for ``"postgresql"``.
     """
 
-    def __init__(self, storage: str, folder: Path) -> None:
+    def __init__(self, storage: str, folder: Path, dsn: str | None = None) -> None:
         self.storage_class = storage
-        self.url = "sqlite://" if storage == "memory" else f"sqlite:///{folder / 'sqlalchemy.sqlite'}"
+        self.schema: str | None = None
+        if storage == "memory":
+            self.url, where = "sqlite://", "SQLite in memory"
+        elif storage == "file":
+            self.url = f"sqlite:///{folder / 'sqlalchemy.sqlite'}"
+            where = "a SQLite file (WAL, synchronous=FULL)"
+        elif storage == "duckdb":
+            self.url, where = f"duckdb:///{folder / 'sqlalchemy.duckdb'}", "a DuckDB file (duckdb_engine)"
+        elif storage == "postgresql":
+            if not dsn:
+                raise ValueError("sqlalchemy on postgresql needs a DSN (--dsn)")
+            self.url = "postgresql+psycopg://" + dsn.split("://", 1)[1]
+            self.schema = f"bench_sqlalchemy_{secrets.token_hex(4)}"
+            where = "PostgreSQL (psycopg 3), its tables in a schema of its own"
+        else:
+            raise ValueError(f"sqlalchemy has no {storage!r} storage")
         self.label = "sqlalchemy"
         self.notes = (
-            f"SQLAlchemy ORM on SQLite ({'in memory' if storage == 'memory' else 'file'}); "
-            "bulk insert via session.add_all + commit; indexes on name and age; "
-            "one Session per group repetition"
+            f"SQLAlchemy ORM on {where}; bulk insert via session.add_all + commit; indexes on name "
+            "and age; one Session per group repetition"
         )
         self.session: Session | None = None
 
     def open(self) -> None:
-        """Create the engine and the table."""
-        self.db = create_engine(self.url)
+        """Create the engine (PostgreSQL: and the schema) and the table."""
+        if self.schema is not None:
+            admin = create_engine(self.url)
+            with admin.begin() as connection:
+                connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            admin.dispose()
+            self.db = create_engine(self.url, connect_args={"options": f"-csearch_path={self.schema}"})
+        else:
+            self.db = create_engine(self.url)
+        if self.storage_class == "file":
+            event.listen(self.db, "connect", _wal_full)
         _Base.metadata.create_all(self.db)
 
     def versions(self) -> dict[str, str]:
-        """SQLAlchemy's version."""
-        return {"sqlalchemy": sqlalchemy.__version__}
+        """SQLAlchemy's version and its driver's."""
+        found = {"sqlalchemy": sqlalchemy.__version__}
+        if self.storage_class == "postgresql":
+            import psycopg
+
+            found["psycopg"] = psycopg.__version__
+        elif self.storage_class == "duckdb":
+            import duckdb
+            import duckdb_engine
+
+            found["duckdb_engine"] = duckdb_engine.__version__
+            found["duckdb"] = duckdb.__version__
+        return found
 
     def insert_all(self, rows: list[dict[str, Any]]) -> None:
         """``session.add_all([User(**row) ...]); session.commit()``."""
@@ -144,5 +202,10 @@ class SQLAlchemySystem(System):
             return int(session.scalar(select(func.count()).select_from(User)) or 0)
 
     def close(self) -> None:
-        """Dispose of the engine."""
-        self.db.dispose()
+        """Dispose of the engine; on PostgreSQL drop the schema first."""
+        try:
+            if self.schema is not None:
+                with self.db.begin() as connection:
+                    connection.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+        finally:
+            self.db.dispose()

@@ -4,6 +4,12 @@ TinyDB has no indexes, so every query is a scan, and its query cache is
 turned off (``cache_size=0``) so that a repeated query is run again, as on
 every other system. Documents hold only JSON types: ``created_at`` is stored
 as ISO text, the primary key is the ``doc_id``.
+
+Its ``JSONStorage`` reads the whole file at every operation and, at every
+write, serialises the whole database, writes it over the old file in place,
+fsyncs and truncates: durable once the call returns, but a crash mid-write
+leaves a torn file. :class:`TinyDBSystem` runs the workload,
+:class:`TinyDBStore` the file suite.
 """
 
 from __future__ import annotations
@@ -18,9 +24,16 @@ from tinydb import Query, TinyDB
 from tinydb.storages import MemoryStorage
 from tinydb.table import Document
 
+from benchmarks.files import FileStore
 from benchmarks.harness import System
 
-__all__ = ["TinyDBSystem"]
+__all__ = ["TinyDBStore", "TinyDBSystem"]
+
+
+def _document(row: dict[str, Any]) -> Document:
+    doc = {key: value for key, value in row.items() if key != "id"}
+    doc["created_at"] = row["created_at"].isoformat()
+    return Document(doc, doc_id=row["id"])
 
 
 class TinyDBSystem(System):
@@ -32,7 +45,7 @@ class TinyDBSystem(System):
         folder: a temporary folder for the file.
     """
 
-    def __init__(self, storage: str, folder: Path) -> None:
+    def __init__(self, storage: str, folder: Path, dsn: str | None = None) -> None:
         self.storage_class = storage
         self.storage = storage
         self.path = folder / "tinydb.json"
@@ -57,12 +70,7 @@ class TinyDBSystem(System):
 
     def insert_all(self, rows: list[dict[str, Any]]) -> None:
         """``insert_multiple`` of documents with ``doc_id = id`` and ISO ``created_at``."""
-        documents = []
-        for row in rows:
-            doc = {key: value for key, value in row.items() if key != "id"}
-            doc["created_at"] = row["created_at"].isoformat()
-            documents.append(Document(doc, doc_id=row["id"]))
-        self.table.insert_multiple(documents)
+        self.table.insert_multiple([_document(row) for row in rows])
 
     def get_each(self, keys: Sequence[int]) -> list[Any]:
         """``table.get(doc_id=key)`` per key."""
@@ -119,3 +127,55 @@ class TinyDBSystem(System):
     def close(self) -> None:
         """Close the database."""
         self.db.close()
+
+
+class TinyDBStore(FileStore):
+    """TinyDB's default ``JSONStorage`` for the file suite: ``TinyDB(path)``, table ``users``.
+
+    Each insert is ``table.insert(Document(..., doc_id=id))``: TinyDB reads the
+    whole file, then rewrites it, flushes and fsyncs before returning.
+
+    Args:
+        variant: unused (``""``).
+    """
+
+    label = "tinydb"
+    suffix = ".json"
+    notes = ("TinyDB(path) with its default JSONStorage: every insert rereads the whole file, "
+             "rewrites it in place and fsyncs (durable when it returns, not crash-safe: a crash "
+             "mid-write tears the file); bulk build via insert_multiple; lookup by doc_id")
+
+    def build(self, path: Path, rows: list[dict[str, Any]]) -> None:
+        """``TinyDB(path).table("users").insert_multiple(documents)``, then close."""
+        db = TinyDB(path)
+        if rows:
+            db.table("users").insert_multiple([_document(row) for row in rows])
+        db.close()
+
+    def open(self, path: Path) -> None:
+        """``TinyDB(path)`` and its ``users`` table (TinyDB reads the file at the first operation)."""
+        self.db = TinyDB(path)
+        self.table = self.db.table("users")
+
+    def insert_one(self, row: dict[str, Any]) -> None:
+        """``table.insert(document)``: a full read and rewrite of the file, then fsync."""
+        self.table.insert(_document(row))
+
+    def get(self, key: int) -> dict[str, Any] | None:
+        """``table.get(doc_id=key)``."""
+        doc = self.table.get(doc_id=key)
+        if doc is None or isinstance(doc, list):
+            return None
+        return {"id": doc.doc_id, **doc}
+
+    def count(self) -> int:
+        """``len(table)``."""
+        return len(self.table)
+
+    def close(self) -> None:
+        """``db.close()``."""
+        self.db.close()
+
+    def versions(self) -> dict[str, str]:
+        """TinyDB's version."""
+        return {"tinydb": tinydb.__version__}
