@@ -33,12 +33,12 @@ import json
 import statistics
 import sys
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from benchmarks.data import make_extra_rows, make_rows
+from benchmarks.file_store import FileStore
 from benchmarks.harness import checksum, current_rss_mib, peak_rss_mib
 from benchmarks.systems import FILE_SYSTEMS, FileSpec
 
@@ -63,59 +63,6 @@ FLOOR_COMMITS = 200
 ANSWER_FIELDS = ("id", "name", "email", "age", "city")
 
 _ROOT = Path(__file__).resolve().parent.parent
-
-
-class FileStore(ABC):
-    """One file database (or baseline) of the file suite.
-
-    A store is built, then opened; :meth:`insert_one` commits one row durably
-    (what "durable" means differs between systems: ``notes`` says it).
-
-    Args:
-        variant: what the spec names after its colon (an engine), or ``""``.
-    """
-
-    #: Column heading in the report.
-    label: str = ""
-    #: How the system is set up: engine, durability, what a commit does.
-    notes: str = ""
-    #: File name suffix of the database file.
-    suffix: str = ".db"
-    #: The phases this store takes part in: ``build``, ``probe``, ``commits``.
-    phases: frozenset[str] = frozenset({"build", "probe", "commits"})
-    #: False for baselines that cannot read a row back (the append floor).
-    readable: bool = True
-
-    def __init__(self, variant: str) -> None:
-        self.variant = variant
-
-    @abstractmethod
-    def build(self, path: Path, rows: list[dict[str, Any]]) -> None:
-        """Create a new database at ``path`` holding ``rows`` (possibly none), and close it."""
-
-    @abstractmethod
-    def open(self, path: Path) -> None:
-        """Open the existing database at ``path`` as a user would (schema or model included)."""
-
-    def insert_one(self, row: dict[str, Any]) -> None:
-        """Insert ``row`` and commit it durably, as this system's users do."""
-        raise NotImplementedError(f"{self.label} has no single-row commit")
-
-    @abstractmethod
-    def get(self, key: int) -> dict[str, Any] | None:
-        """The row with primary key ``key`` (at least :data:`ANSWER_FIELDS`), or None."""
-
-    @abstractmethod
-    def count(self) -> int:
-        """Rows in the database."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Close the database (file engines may compact here)."""
-
-    def versions(self) -> dict[str, str]:
-        """Library versions worth recording next to the results."""
-        return {}
 
 
 def file_spec(name: str) -> FileSpec:

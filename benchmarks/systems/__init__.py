@@ -140,7 +140,7 @@ class FileSpec:
 
     Attributes:
         module: the adapter's module.
-        cls: the :class:`benchmarks.files.FileStore` subclass, built as ``cls(variant)``.
+        cls: the :class:`benchmarks.file_store.FileStore` subclass, built as ``cls(variant)``.
         variant: what the spec names after the colon (an engine), or ``""``.
         requires: modules it must be able to import.
         python: ``"main"`` (the running interpreter) or ``"pytuck14"``

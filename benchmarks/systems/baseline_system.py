@@ -16,7 +16,7 @@ from typing import Any
 
 import msgpack
 
-from benchmarks.files import FileStore
+from benchmarks.file_store import FileStore
 
 __all__ = ["AppendFloor", "BlobStore"]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytuck
-from benchmarks.files import FileStore
+from benchmarks.file_store import FileStore
 from pytuck import Column, Session, Storage, declarative_base
 
 __all__ = ["Pytuck14Store"]

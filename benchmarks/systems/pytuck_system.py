@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytuck
-from benchmarks.files import FileStore
+from benchmarks.file_store import FileStore
 from benchmarks.harness import System, source_digest
 from benchmarks.systems import engine_class
 from benchmarks.systems.pg import drop_schema, schema_name

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.files import FileStore
+from benchmarks.file_store import FileStore
 from benchmarks.harness import System
 
 __all__ = ["SQLite3Store", "SQLite3System"]

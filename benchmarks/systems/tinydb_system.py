@@ -24,7 +24,7 @@ from tinydb import Query, TinyDB
 from tinydb.storages import MemoryStorage
 from tinydb.table import Document
 
-from benchmarks.files import FileStore
+from benchmarks.file_store import FileStore
 from benchmarks.harness import System
 
 __all__ = ["TinyDBStore", "TinyDBSystem"]

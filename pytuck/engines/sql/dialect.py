@@ -45,15 +45,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
+from pytuck.engines.sql.connection import Connection
 from pytuck.errors import SchemaError
 from pytuck.schema import ColumnSchema, TableSchema
-
-if TYPE_CHECKING:  # the seam is defined beside the engine; only types are needed here
-    from pytuck.engines.sql.engine import Connection
 
 __all__ = ["Dialect", "Operand", "ErrorKind", "DriverError", "Adapter", "PARAMETER_MARK"]
 

@@ -48,8 +48,8 @@ from typing import Any, TypeVar, cast
 
 import asyncpg  # type: ignore[import-untyped]
 
+from pytuck.engines.sql.connection import Connection, ConnectionPool
 from pytuck.engines.sql.dialect import Dialect
-from pytuck.engines.sql.engine import Connection, ConnectionPool
 from pytuck.errors import DatabaseConnectionError, TableNotFoundError, TransactionError
 
 __all__ = [

@@ -69,8 +69,9 @@ from typing import Any, cast
 import asyncpg  # type: ignore[import-untyped]
 
 from pytuck.engines.base import Capabilities, register_engine
+from pytuck.engines.sql.connection import Connection
 from pytuck.engines.sql.dialect import Adapter, Dialect, DriverError, ErrorKind, Operand
-from pytuck.engines.sql.engine import Connection, SqlEngine
+from pytuck.engines.sql.engine import SqlEngine
 from pytuck.engines.sql.pg_bridge import (
     KeyCounter,
     LoopConnection,

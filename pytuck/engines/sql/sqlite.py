@@ -54,8 +54,9 @@ from urllib.parse import quote as url_quote
 import orjson
 
 from pytuck.engines.base import Capabilities, register_engine
+from pytuck.engines.sql.connection import Connection, SimplePool
 from pytuck.engines.sql.dialect import Adapter, Dialect, DriverError, ErrorKind, Operand
-from pytuck.engines.sql.engine import Connection, SimplePool, SqlEngine
+from pytuck.engines.sql.engine import SqlEngine
 from pytuck.errors import ConfigurationError, SchemaError
 from pytuck.query.arithmetic import compute
 from pytuck.schema import ColumnSchema, TableSchema

@@ -18,9 +18,9 @@ from typing import Any
 
 import duckdb
 
+from pytuck.engines.sql.connection import Connection
 from pytuck.engines.sql.dialect import Dialect
 from pytuck.engines.sql.duckdb.values import _register_functions
-from pytuck.engines.sql.engine import Connection
 from pytuck.errors import (
     ConfigurationError,
     ConflictError,

@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 
+from pytuck.engines.sql.connection import Connection
 from pytuck.engines.sql.dialect import Adapter, Dialect, DriverError, ErrorKind, Operand
 from pytuck.engines.sql.duckdb.connection import _KEYS_TABLE, _RELATION, DuckdbConnection
 from pytuck.engines.sql.duckdb.values import (
@@ -23,7 +24,6 @@ from pytuck.engines.sql.duckdb.values import (
     _decimal_from_driver,
     _decimal_to_driver,
 )
-from pytuck.engines.sql.engine import Connection
 from pytuck.schema import ColumnSchema, TableSchema
 
 __all__ = ["DuckdbDialect"]

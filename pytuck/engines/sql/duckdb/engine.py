@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from pytuck.engines.base import Capabilities
+from pytuck.engines.sql.connection import Connection, SimplePool
 from pytuck.engines.sql.dialect import ErrorKind
 from pytuck.engines.sql.duckdb.connection import (
     _KEYS_TABLE,
@@ -25,13 +26,7 @@ from pytuck.engines.sql.duckdb.connection import (
 )
 from pytuck.engines.sql.duckdb.dialect import DuckdbDialect
 from pytuck.engines.sql.duckdb.values import _datetime_to_driver, _register_functions, decimal_key
-from pytuck.engines.sql.engine import (
-    Connection,
-    SimplePool,
-    SqlEngine,
-    SqlTransaction,
-    duplicate_error,
-)
+from pytuck.engines.sql.engine import SqlEngine, SqlTransaction, duplicate_error
 from pytuck.errors import ConfigurationError, ConflictError, PytuckError
 from pytuck.query.expressions import (
     Arithmetic,
