@@ -27,18 +27,15 @@ from hypothesis import strategies as st
 from pytuck import Session, Storage, delete, insert, select, update
 from pytuck.errors import PytuckError
 from tests.conformance.conftest import ENGINES, StorageFactory
+from tests.property.differential_compare import EQUAL, EXACT, assert_same_rows, comparison_mode
 from tests.property.differential_strategies import (
     COLUMN_TYPES,
-    EQUAL,
-    EXACT,
     ORDERABLE_COLUMNS,
-    assert_same_rows,
     build_condition,
     build_item,
     build_operand,
     build_ordering,
     cases,
-    comparison_mode,
     conditions,
     declare_model,
     group_queries,
