@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import operator
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +45,7 @@ from pytuck.query.expressions import (
     or_,
 )
 from pytuck.types import INT64_MAX, INT64_MIN
+from tests.property.query_strategies import OPERATORS
 from tests.property.query_strategies import patterns as ascii_patterns
 from tests.property.query_strategies import texts as folding_texts
 
@@ -613,20 +613,6 @@ group_queries = st.fixed_dictionaries(
 
 # --- building the expression tree ------------------------------------------------------------
 
-_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    "eq": operator.eq,
-    "ne": operator.ne,
-    "lt": operator.lt,
-    "le": operator.le,
-    "gt": operator.gt,
-    "ge": operator.ge,
-    "add": operator.add,
-    "sub": operator.sub,
-    "mul": operator.mul,
-    "truediv": operator.truediv,
-    "floordiv": operator.floordiv,
-    "mod": operator.mod,
-}
 
 
 def build_operand(description: Any, model: Any) -> Any:
@@ -645,7 +631,7 @@ def build_operand(description: Any, model: Any) -> Any:
             return func.count(argument, distinct=distinct)
         return getattr(func, name)(argument)
     _, op, left, right = description
-    return _OPERATORS[op](build_operand(left, model), build_operand(right, model))
+    return OPERATORS[op](build_operand(left, model), build_operand(right, model))
 
 
 build_item = build_operand
@@ -666,8 +652,8 @@ def build_condition(description: Any, model: Any) -> Any:
         _, op, left, right = description
         if right[0] == "lit" and left[0] != "lit":
             # As users write it: Row.i > 5 (the column converts the plain value).
-            return _OPERATORS[op](build_operand(left, model), right[1])
-        return _OPERATORS[op](build_operand(left, model), build_operand(right, model))
+            return OPERATORS[op](build_operand(left, model), right[1])
+        return OPERATORS[op](build_operand(left, model), build_operand(right, model))
     if kind == "in":
         _, operand, members, negate = description
         target = build_operand(operand, model)

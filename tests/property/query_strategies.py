@@ -376,7 +376,7 @@ def orderings(min_size: int = 1, max_size: int = 3) -> st.SearchStrategy[list[An
 
 # --- building the expression tree ---------------------------------------------------
 
-_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "eq": operator.eq,
     "ne": operator.ne,
     "lt": operator.lt,
@@ -388,6 +388,7 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "mul": operator.mul,
     "truediv": operator.truediv,
     "floordiv": operator.floordiv,
+    "mod": operator.mod,
 }
 
 
@@ -400,7 +401,7 @@ def build_operand(description: Any, model: Any) -> Expression:
     if kind == "lit":
         return literal(description[1])
     _, op, left, right = description
-    built: Expression = _OPERATORS[op](build_operand(left, model), build_operand(right, model))
+    built: Expression = OPERATORS[op](build_operand(left, model), build_operand(right, model))
     return built
 
 
@@ -415,9 +416,9 @@ def _comparison(op: str, left: Any, right: Any, model: Any) -> Expression:
     # A literal on the right travels as a plain Python value, so the column's
     # operator converts it, as in ``Item.age > 5``; on the left it is literal(5).
     if right[0] == "lit" and left[0] != "lit":
-        built: Expression = _OPERATORS[op](build_operand(left, model), right[1])
+        built: Expression = OPERATORS[op](build_operand(left, model), right[1])
         return built
-    built = _OPERATORS[op](build_operand(left, model), build_operand(right, model))
+    built = OPERATORS[op](build_operand(left, model), build_operand(right, model))
     return built
 
 
